@@ -1,0 +1,3 @@
+/** Reading and writing files: trained models (modele/) and atomic writes. */
+export * from './atomic';
+export * from './model';

@@ -1,0 +1,204 @@
+/**
+ * Saving and loading a trained model in modele/: `modele.json` (topology + weights manifest, the
+ * TensorFlow.js layers format) and `modele.weights.bin`. Writes are atomic and the JSON records the
+ * weights' size and SHA-256, so a truncated or mismatched pair is detected on load.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../backend';
+import { modelDir, PROJECT_ROOT } from '../paths';
+import { writeTemporary } from './atomic';
+
+/** File name of the model description in the model folder. */
+export const MODEL_JSON = 'modele.json';
+/** File name of the weights in the model folder. */
+export const MODEL_WEIGHTS = 'modele.weights.bin';
+
+/** What this project adds to the saved JSON (under userDefinedMetadata) to check the weights on load. */
+export interface SavedModelIntegrity {
+  readonly weightsFile: string;
+  readonly weightsBytes: number;
+  readonly weightsSha256: string;
+  readonly savedAt: string;
+}
+
+/** What `saveModel` wrote. */
+export interface SavedModelFiles {
+  readonly jsonPath: string;
+  readonly weightsPath: string;
+  readonly weightsBytes: number;
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+
+/** A path as the user knows it: relative to the project when inside it. */
+function shown(file: string): string {
+  const inside = relative(PROJECT_ROOT, file);
+  return inside && !inside.startsWith('..') ? inside : file;
+}
+
+function concatWeights(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
+  if (!Array.isArray(data)) return new Uint8Array(data);
+  const total = data.reduce((sum, part) => sum + part.byteLength, 0);
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const part of data) {
+    joined.set(new Uint8Array(part), offset);
+    offset += part.byteLength;
+  }
+  return joined;
+}
+
+/** Bytes the weights manifest announces (sum over tensors of elements x dtype size). */
+export function manifestBytes(specs: tfTypes.io.WeightsManifestEntry[]): number {
+  let total = 0;
+  for (const spec of specs) {
+    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    const bytesPer = spec.quantization ? (spec.quantization.dtype === 'uint8' ? 1 : 2) : DTYPE_BYTES[spec.dtype];
+    if (bytesPer === undefined) throw new Error(`unsupported weight dtype "${spec.dtype}" for ${spec.name}`);
+    total += elements * bytesPer;
+  }
+  return total;
+}
+
+/** Saves a model to `dir` (default modele/) as modele.json + modele.weights.bin, atomically. */
+export async function saveModel(model: tfTypes.LayersModel, dir: string = modelDir()): Promise<SavedModelFiles> {
+  const tf = loadNativeTf();
+  mkdirSync(dir, { recursive: true });
+  const jsonPath = join(dir, MODEL_JSON);
+  const weightsPath = join(dir, MODEL_WEIGHTS);
+  let written: SavedModelFiles | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = concatWeights(artifacts.weightData ?? new ArrayBuffer(0));
+      const integrity: SavedModelIntegrity = {
+        weightsFile: MODEL_WEIGHTS,
+        weightsBytes: weights.byteLength,
+        weightsSha256: createHash('sha256').update(weights).digest('hex'),
+        savedAt: new Date().toISOString(),
+      };
+      const description = {
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        modelTopology: artifacts.modelTopology,
+        trainingConfig: artifacts.trainingConfig,
+        weightsManifest: [{ paths: [MODEL_WEIGHTS], weights: artifacts.weightSpecs ?? [] }],
+        userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), analyseImage: integrity },
+      };
+      // Both files are complete on disk before either replaces the old one; the JSON goes last and
+      // carries the weights' checksum, so a crash between the two renames is caught on load.
+      const weightsTemporary = writeTemporary(weightsPath, weights);
+      let jsonTemporary: string | undefined;
+      try {
+        jsonTemporary = writeTemporary(jsonPath, JSON.stringify(description));
+        renameSync(weightsTemporary, weightsPath);
+        renameSync(jsonTemporary, jsonPath);
+      } catch (error) {
+        rmSync(weightsTemporary, { force: true });
+        if (jsonTemporary) rmSync(jsonTemporary, { force: true });
+        throw error;
+      }
+      written = { jsonPath, weightsPath, weightsBytes: weights.byteLength };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+    }),
+  );
+  if (!written) throw new Error('The model was not saved (TensorFlow.js did not call the save handler).');
+  return written;
+}
+
+/**
+ * Reads and checks a saved model's files without building it: JSON valid, topology present,
+ * weights files present with exactly the size the manifest announces and the recorded checksum.
+ */
+export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfTypes.io.ModelArtifacts {
+  const jsonPath = jsonPathOrDir.endsWith('.json') ? jsonPathOrDir : join(jsonPathOrDir, MODEL_JSON);
+  const name = shown(jsonPath);
+  if (!existsSync(jsonPath)) {
+    throw new Error(
+      `${name} introuvable : aucun modèle sauvegardé. Entraînez puis sauvegardez un modèle ` +
+        `(notebook classification, section « Sauvegarde du modèle »).`,
+    );
+  }
+  let description: {
+    modelTopology?: unknown;
+    weightsManifest?: { paths: string[]; weights: tfTypes.io.WeightsManifestEntry[] }[];
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string | null;
+    trainingConfig?: tfTypes.io.TrainingConfig;
+    userDefinedMetadata?: { analyseImage?: SavedModelIntegrity; [key: string]: unknown };
+  };
+  try {
+    description = JSON.parse(readFileSync(jsonPath, 'utf8'));
+  } catch (error) {
+    throw new Error(`${name} n'est pas un JSON valide (fichier tronqué ou modifié ?) : ${(error as Error).message}. Sauvegardez le modèle à nouveau.`);
+  }
+  if (!description || typeof description.modelTopology !== 'object' || description.modelTopology === null) {
+    throw new Error(`${name} ne décrit pas un modèle TensorFlow.js (champ « modelTopology » absent).`);
+  }
+  if (!Array.isArray(description.weightsManifest)) {
+    throw new Error(`${name} n'a pas de « weightsManifest » : les poids du modèle ne sont pas décrits.`);
+  }
+  const folder = dirname(jsonPath);
+  const specs: tfTypes.io.WeightsManifestEntry[] = [];
+  const parts: Uint8Array[] = [];
+  for (const group of description.weightsManifest) {
+    specs.push(...group.weights);
+    for (const path of group.paths) {
+      const file = join(folder, path);
+      if (!existsSync(file)) {
+        throw new Error(`${shown(file)} introuvable : ${basename(jsonPath)} y attend les poids du modèle. Sauvegardez le modèle à nouveau.`);
+      }
+      parts.push(readFileSync(file));
+    }
+  }
+  const weights = concatWeights(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer));
+  const weightsName = shown(join(folder, description.weightsManifest[0]?.paths[0] ?? MODEL_WEIGHTS));
+  let expected: number;
+  try {
+    expected = manifestBytes(specs);
+  } catch (error) {
+    throw new Error(`${name} : ${(error as Error).message}.`);
+  }
+  if (weights.byteLength !== expected) {
+    throw new Error(
+      `${weightsName} : ${weights.byteLength} octets alors que ${basename(jsonPath)} en annonce ${expected} ` +
+        `(fichier ${weights.byteLength < expected ? 'tronqué' : 'trop long'}, ou poids d'un autre modèle). Sauvegardez le modèle à nouveau.`,
+    );
+  }
+  const integrity = description.userDefinedMetadata?.analyseImage;
+  if (integrity?.weightsSha256) {
+    const actual = createHash('sha256').update(weights).digest('hex');
+    if (actual !== integrity.weightsSha256) {
+      throw new Error(
+        `${weightsName} ne correspond pas à ${basename(jsonPath)} (somme de contrôle différente : ` +
+          `les poids viennent d'une autre sauvegarde). Sauvegardez le modèle à nouveau.`,
+      );
+    }
+  }
+  return {
+    modelTopology: description.modelTopology as tfTypes.io.ModelArtifacts['modelTopology'],
+    weightSpecs: specs,
+    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+    format: description.format,
+    generatedBy: description.generatedBy,
+    convertedBy: description.convertedBy ?? undefined,
+    trainingConfig: description.trainingConfig,
+    userDefinedMetadata: description.userDefinedMetadata as Record<string, unknown> | undefined,
+  };
+}
+
+/** Loads a saved model (default modele/modele.json), checked first; errors name the faulty file. */
+export async function loadModel(jsonPathOrDir: string = modelDir()): Promise<tfTypes.LayersModel> {
+  const tf = loadNativeTf();
+  const artifacts = readModelArtifacts(jsonPathOrDir);
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (error) {
+    const jsonPath = jsonPathOrDir.endsWith('.json') ? jsonPathOrDir : join(jsonPathOrDir, MODEL_JSON);
+    throw new Error(`${shown(jsonPath)} : le modèle ne peut pas être reconstruit (${(error as Error).message}).`);
+  }
+}

@@ -1,0 +1,33 @@
+/** Where the project keeps its data and models, resolved from this file so any working directory works. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if (JSON.parse(readFileSync(manifest, 'utf8')).name === 'analyse-image') return dir;
+      } catch {
+        // not ours: keep climbing
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(start, '..');
+    dir = parent;
+  }
+}
+
+/** The project's root folder (the one holding package.json). */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+/** The data folder: `datas/` unless ANALYSE_IMAGE_DATAS points elsewhere. */
+export function dataDir(): string {
+  return resolve(process.env.ANALYSE_IMAGE_DATAS ?? join(PROJECT_ROOT, 'datas'));
+}
+
+/** The saved-model folder: `modele/` unless ANALYSE_IMAGE_MODELE points elsewhere. */
+export function modelDir(): string {
+  return resolve(process.env.ANALYSE_IMAGE_MODELE ?? join(PROJECT_ROOT, 'modele'));
+}
