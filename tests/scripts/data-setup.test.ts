@@ -1,0 +1,50 @@
+import { copyFileSync, existsSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEBIAN_FOLDER, ensureFashionPart, sha256File } from '../../scripts/setup/data';
+import { FASHION_MNIST } from '../../lib/data/fashion';
+import { temporaryFolder } from '../helpers/fixtures';
+
+const haveOfficialFiles = existsSync(join(DEBIAN_FOLDER, 't10k-images-idx3-ubyte.gz'));
+const describeWithFiles = haveOfficialFiles ? describe : describe.skip;
+if (!haveOfficialFiles) console.log(`Skipping the data build tests: ${DEBIAN_FOLDER} is absent (no Debian package dataset-fashion-mnist).`);
+
+describeWithFiles('building the test CSV from the official IDX files', () => {
+  const { dir, cleanup } = temporaryFolder();
+  const csv = join(dir, FASHION_MNIST.test.csv);
+  let warnings: string[] = [];
+  beforeEach(() => {
+    warnings = [];
+    jest.spyOn(console, 'warn').mockImplementation((message: string) => void warnings.push(message));
+    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+  afterAll(cleanup);
+
+  it('builds the CSV with the verified checksum', async () => {
+    await ensureFashionPart('test', dir);
+    expect(await sha256File(csv)).toBe(FASHION_MNIST.test.csvSha256);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('leaves a verified CSV alone', async () => {
+    const before = statSync(csv).mtimeMs;
+    await ensureFashionPart('test', dir);
+    expect(statSync(csv).mtimeMs).toBe(before);
+    expect(warnings).toEqual([]);
+  });
+
+  it('rebuilds a truncated CSV instead of using it', async () => {
+    truncateSync(csv, 1_000_000);
+    await ensureFashionPart('test', dir);
+    expect(warnings.join('\n')).toMatch(/fashion-mnist_test\.csv does not match the expected checksum/);
+    expect(await sha256File(csv)).toBe(FASHION_MNIST.test.csvSha256);
+  });
+
+  it('ignores a corrupt IDX file in datas/ and falls back to the next source', async () => {
+    copyFileSync(join(DEBIAN_FOLDER, 't10k-labels-idx1-ubyte.gz'), join(dir, 't10k-images-idx3-ubyte.gz'));
+    writeFileSync(csv, 'label,pixel1\n');
+    await ensureFashionPart('test', dir);
+    expect(warnings.join('\n')).toMatch(/t10k-images-idx3-ubyte\.gz does not match the official Fashion-MNIST checksum/);
+    expect(await sha256File(csv)).toBe(FASHION_MNIST.test.csvSha256);
+  });
+});
