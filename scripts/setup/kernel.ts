@@ -62,6 +62,6 @@ export async function ensureKernel(): Promise<void> {
   const { dir, fromJupyter } = jupyterDataDir();
   const kernels = join(dir, 'kernels');
   const changed = writeKernelSpec(kernels);
-  info(`${changed ? 'Registered' : 'Already registered'}: ${join(kernels, KERNEL_NAME, 'kernel.json')} (runs this project's tslab).`);
-  if (!fromJupyter) info('Jupyter is not installed yet: the kernel will be found when it is.');
+  info(`${changed ? 'Enregistré' : 'Déjà enregistré'} : ${join(kernels, KERNEL_NAME, 'kernel.json')} (lance le tslab de ce projet).`);
+  if (!fromJupyter) info('Jupyter n\'est pas encore installé : il trouvera ce noyau quand il le sera.');
 }

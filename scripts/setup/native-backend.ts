@@ -98,7 +98,7 @@ function failure(result: SpawnSyncReturns<string>): string {
 
 /** Route 1: tfjs-node's own installer (libtensorflow 2.9.1 from Google's storage, then its addon). */
 function officialRoute(): string | undefined {
-  info('Route 1: the official libtensorflow download (tfjs-node installer)...');
+  info('Voie 1 : téléchargement officiel de libtensorflow (installateur de tfjs-node)...');
   const result = run(process.execPath, [join('scripts', 'install.js')], { cwd: TFJS_NODE_DIR, timeoutMs: 15 * 60 * 1000, quiet: true });
   if (result.status !== 0) return `official download failed (${failure(result)})`;
   const probe = probeNativeBackend();
@@ -160,28 +160,28 @@ function wheelRoute(): string | undefined {
   const nodeGyp = findNodeGyp();
   if (!nodeGyp) return 'node-gyp not found (it comes with npm)';
 
-  info(`Route 2: libtensorflow from the pip wheel tensorflow_cpu==${WHEEL_TENSORFLOW_VERSION}...`);
+  info(`Voie 2 : libtensorflow tirée de la roue pip tensorflow_cpu==${WHEEL_TENSORFLOW_VERSION}...`);
   mkdirSync(WHEEL_CACHE, { recursive: true });
   const wheelName = () => readdirSync(WHEEL_CACHE).find((f) => f.startsWith(`tensorflow_cpu-${WHEEL_TENSORFLOW_VERSION}-`) && f.endsWith('.whl'));
   if (!wheelName()) {
-    info('Downloading the wheel (about 270 MB) with pip...');
+    info('Téléchargement de la roue (environ 270 Mo) avec pip...');
     const download = run(python, [
       '-m', 'pip', 'download', `tensorflow_cpu==${WHEEL_TENSORFLOW_VERSION}`, '--no-deps', '--only-binary=:all:',
       '--python-version', '3.11', '--platform', 'manylinux_2_27_x86_64', '--progress-bar', 'off', '-d', WHEEL_CACHE,
     ]);
     if (download.status !== 0 || !wheelName()) return `pip download tensorflow_cpu==${WHEEL_TENSORFLOW_VERSION} failed (${failure(download)})`;
   } else {
-    info(`Using the cached wheel .cache/wheels/${wheelName()}`);
+    info(`Roue déjà en cache : .cache/wheels/${wheelName()}`);
   }
 
-  info('Extracting libtensorflow and its C headers into tfjs-node/deps/...');
+  info('Extraction de libtensorflow et de ses en-têtes C dans tfjs-node/deps/...');
   rmSync(DEPS_DIR, { recursive: true, force: true });
   mkdirSync(DEPS_DIR, { recursive: true });
   const extract = run(python, [join(__dirname, 'extract_libtensorflow.py'), join(WHEEL_CACHE, wheelName()!), DEPS_DIR, ...addonTensorflowIncludes()]);
   if (extract.status !== 0) return `extracting the wheel failed (${failure(extract)})`;
   linkLibraries();
 
-  info('Building the tfjs-node addon with node-gyp (about 20 s)...');
+  info('Compilation du module natif de tfjs-node avec node-gyp (environ 20 s)...');
   const nodeDir = join(dirname(process.execPath), '..');
   const target = join(TFJS_NODE_DIR, 'lib', 'napi-v8');
   // The variables node-pre-gyp would pass: binding.gyp copies the addon to module_path itself.
@@ -203,16 +203,16 @@ export async function ensureNativeBackend(): Promise<void> {
   const before = probeNativeBackend();
   if (before.ok) {
     const provenance = readProvenance();
-    info(`Already working: backend tensorflow${provenance ? ` (libtensorflow ${provenance.tensorflowVersion}, ${provenance.route})` : ''}.`);
+    info(`Déjà en place : backend tensorflow${provenance ? ` (libtensorflow ${provenance.tensorflowVersion}, ${provenance.route})` : ''}.`);
     return;
   }
-  info(`Not working yet (${before.detail}).`);
+  info(`Pas encore en place (${before.detail}).`);
   const forced = process.env.ANALYSE_IMAGE_TF_ROUTE; // 'official' or 'wheel', for testing a route alone
   const reasons: string[] = [];
   if (forced !== 'wheel') {
     const problem = officialRoute();
     if (!problem) {
-      info('Native backend ready (official libtensorflow download).');
+      info('Moteur natif prêt (libtensorflow officielle téléchargée).');
       return;
     }
     reasons.push(`route 1: ${problem}`);
@@ -221,7 +221,7 @@ export async function ensureNativeBackend(): Promise<void> {
   if (forced !== 'official') {
     const problem = wheelRoute();
     if (!problem) {
-      info(`Native backend ready (libtensorflow ${WHEEL_TENSORFLOW_VERSION} from the tensorflow_cpu wheel).`);
+      info(`Moteur natif prêt (libtensorflow ${WHEEL_TENSORFLOW_VERSION} de la roue tensorflow_cpu).`);
       return;
     }
     reasons.push(`route 2: ${problem}`);

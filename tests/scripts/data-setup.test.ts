@@ -36,7 +36,7 @@ describeWithFiles('building the test CSV from the official IDX files', () => {
   it('rebuilds a truncated CSV instead of using it', async () => {
     truncateSync(csv, 1_000_000);
     await ensureFashionPart('test', dir);
-    expect(warnings.join('\n')).toMatch(/fashion-mnist_test\.csv does not match the expected checksum/);
+    expect(warnings.join('\n')).toMatch(/fashion-mnist_test\.csv ne correspond pas à la somme de contrôle attendue/);
     expect(await sha256File(csv)).toBe(FASHION_MNIST.test.csvSha256);
   });
 
@@ -44,7 +44,7 @@ describeWithFiles('building the test CSV from the official IDX files', () => {
     copyFileSync(join(DEBIAN_FOLDER, 't10k-labels-idx1-ubyte.gz'), join(dir, 't10k-images-idx3-ubyte.gz'));
     writeFileSync(csv, 'label,pixel1\n');
     await ensureFashionPart('test', dir);
-    expect(warnings.join('\n')).toMatch(/t10k-images-idx3-ubyte\.gz does not match the official Fashion-MNIST checksum/);
+    expect(warnings.join('\n')).toMatch(/t10k-images-idx3-ubyte\.gz ne correspond pas à la somme de contrôle officielle/);
     expect(await sha256File(csv)).toBe(FASHION_MNIST.test.csvSha256);
   });
 });
