@@ -78,7 +78,7 @@ function canUseApt(): boolean {
 function installDebianPackage(): boolean {
   info(`Installation du paquet Debian ${DEBIAN_PACKAGE} (apt-get)...`);
   const install = (): boolean =>
-    spawnSync('apt-get', ['install', '-y', '-q', DEBIAN_PACKAGE], {
+    spawnSync('apt-get', ['install', '-y', '-qq', '-o=Dpkg::Use-Pty=0', DEBIAN_PACKAGE], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     }).status === 0;

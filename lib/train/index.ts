@@ -1,0 +1,135 @@
+/**
+ * Training and evaluation as the course does them (fit with validation, evaluate on the test set),
+ * with a live progress display and a Keras-like history.
+ */
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../backend';
+import { ProgressPrinter } from './progress';
+
+export * from './progress';
+
+/** Per-epoch metrics with Keras' names: loss, accuracy, val_loss, val_accuracy. */
+export interface TrainingHistory {
+  loss: number[];
+  accuracy: number[];
+  val_loss: number[];
+  val_accuracy: number[];
+  /** Wall time of each epoch, in seconds. */
+  epochSeconds: number[];
+}
+
+/** Options of `train`, as in Keras' fit. */
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  validationData?: [tfTypes.Tensor, tfTypes.Tensor];
+  /** Progress display: true (default) prints Keras-like lines. */
+  verbose?: boolean;
+  /** Shuffle the training rows each epoch (Keras' default: true). */
+  shuffle?: boolean;
+}
+
+function emptyHistory(): TrainingHistory {
+  return { loss: [], accuracy: [], val_loss: [], val_accuracy: [], epochSeconds: [] };
+}
+
+function recordEpoch(history: TrainingHistory, logs: tfTypes.Logs | undefined, seconds: number): void {
+  const value = (...names: string[]) => names.map((n) => logs?.[n]).find((v) => typeof v === 'number') as number | undefined;
+  history.loss.push(value('loss') ?? NaN);
+  history.accuracy.push(value('acc', 'accuracy') ?? NaN);
+  const valLoss = value('val_loss');
+  const valAccuracy = value('val_acc', 'val_accuracy');
+  if (valLoss !== undefined) history.val_loss.push(valLoss);
+  if (valAccuracy !== undefined) history.val_accuracy.push(valAccuracy);
+  history.epochSeconds.push(seconds);
+}
+
+/** Trains like Keras' `model.fit(x, y, batch_size, epochs, validation_data)` and returns the history. */
+export async function train(model: tfTypes.LayersModel, xs: tfTypes.Tensor, ys: tfTypes.Tensor, options: TrainOptions): Promise<TrainingHistory> {
+  const batchesPerEpoch = Math.ceil(xs.shape[0] / options.batchSize);
+  const printer = options.verbose === false ? undefined : new ProgressPrinter(options.epochs, batchesPerEpoch);
+  const history = emptyHistory();
+  let epochStarted = 0;
+  await model.fit(xs, ys, {
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    validationData: options.validationData,
+    shuffle: options.shuffle ?? true,
+    verbose: 0,
+    callbacks: {
+      onEpochBegin: async (epoch) => {
+        epochStarted = Date.now();
+        printer?.epochBegin(epoch);
+      },
+      onBatchEnd: async (batch, logs) => printer?.batchEnd(batch, logs ?? {}),
+      onEpochEnd: async (_epoch, logs) => {
+        recordEpoch(history, logs, (Date.now() - epochStarted) / 1000);
+        printer?.epochEnd(logs ?? {});
+      },
+    },
+  });
+  return history;
+}
+
+/** Trains on a tf.data dataset (e.g. augmented batches), like Keras' fit on a generator. */
+export async function trainOnDataset(
+  model: tfTypes.LayersModel,
+  dataset: tfTypes.data.Dataset<tfTypes.TensorContainer>,
+  options: { epochs: number; batchesPerEpoch: number; validationData?: [tfTypes.Tensor, tfTypes.Tensor] | tfTypes.data.Dataset<tfTypes.TensorContainer>; validationBatches?: number; verbose?: boolean },
+): Promise<TrainingHistory> {
+  const printer = options.verbose === false ? undefined : new ProgressPrinter(options.epochs, options.batchesPerEpoch);
+  const history = emptyHistory();
+  let epochStarted = 0;
+  await model.fitDataset(dataset, {
+    epochs: options.epochs,
+    batchesPerEpoch: options.batchesPerEpoch,
+    validationData: options.validationData,
+    validationBatches: options.validationBatches,
+    verbose: 0,
+    callbacks: {
+      onEpochBegin: async (epoch) => {
+        epochStarted = Date.now();
+        printer?.epochBegin(epoch);
+      },
+      onBatchEnd: async (batch, logs) => printer?.batchEnd(batch, logs ?? {}),
+      onEpochEnd: async (_epoch, logs) => {
+        recordEpoch(history, logs, (Date.now() - epochStarted) / 1000);
+        printer?.epochEnd(logs ?? {});
+      },
+    },
+  });
+  return history;
+}
+
+/** Test-set loss and accuracy, as Keras' `evaluate` returns them: [Erreur, Précision]. */
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+}
+
+/** Evaluates a compiled model (loss + accuracy) on a whole set, in batches. */
+export async function evaluate(model: tfTypes.LayersModel, xs: tfTypes.Tensor, ys: tfTypes.Tensor, batchSize = 256): Promise<Evaluation> {
+  const result = model.evaluate(xs, ys, { batchSize }) as tfTypes.Scalar[];
+  const [loss, accuracy] = await Promise.all(result.map((t) => t.data()));
+  loadNativeTf().dispose(result);
+  return { loss: loss[0], accuracy: accuracy[0] };
+}
+
+/** Predicted class index of each image. */
+export async function predictClasses(model: tfTypes.LayersModel, xs: tfTypes.Tensor, batchSize = 256): Promise<Int32Array> {
+  const tf = loadNativeTf();
+  const classes = tf.tidy(() => (model.predict(xs, { batchSize }) as tfTypes.Tensor).argMax(-1));
+  const values = (await classes.data()) as Int32Array;
+  classes.dispose();
+  return values;
+}
+
+/** Confusion matrix: rows are the true classes, columns the predicted ones. */
+export function confusionMatrix(trueLabels: ArrayLike<number>, predicted: ArrayLike<number>, classCount = 10): number[][] {
+  if (trueLabels.length !== predicted.length) {
+    throw new Error(`confusionMatrix: ${trueLabels.length} true labels but ${predicted.length} predictions.`);
+  }
+  const matrix = Array.from({ length: classCount }, () => new Array<number>(classCount).fill(0));
+  for (let i = 0; i < trueLabels.length; i++) matrix[trueLabels[i]][predicted[i]]++;
+  return matrix;
+}
