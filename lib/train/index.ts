@@ -101,6 +101,34 @@ export async function trainOnDataset(
   return history;
 }
 
+/** A Keras-like progress display to pass to `model.fit` / `model.fitDataset` as a callback. */
+export function progressDisplay(): tfTypes.CustomCallback {
+  const tf = loadNativeTf();
+  let printer: ProgressPrinter | undefined;
+  return new tf.CustomCallback({
+    onTrainBegin: async function (this: tfTypes.CustomCallback) {
+      const params = this.params as { epochs?: number; samples?: number; batchSize?: number; steps?: number };
+      const batches = params.steps ?? Math.ceil((params.samples ?? 0) / (params.batchSize ?? 32));
+      printer = new ProgressPrinter(params.epochs ?? 1, batches);
+    },
+    onEpochBegin: async (epoch) => printer?.epochBegin(epoch),
+    onBatchEnd: async (batch, logs) => printer?.batchEnd(batch, logs ?? {}),
+    onEpochEnd: async (_epoch, logs) => printer?.epochEnd(logs ?? {}),
+  });
+}
+
+/** The history of a tfjs `fit` with Keras' metric names (accuracy, val_accuracy) instead of tfjs' (acc, val_acc). */
+export function kerasHistory(history: tfTypes.History): TrainingHistory {
+  const values = (...names: string[]) => (names.map((n) => history.history[n]).find((v) => v !== undefined) ?? []).map(Number);
+  return {
+    loss: values('loss'),
+    accuracy: values('acc', 'accuracy'),
+    val_loss: values('val_loss'),
+    val_accuracy: values('val_acc', 'val_accuracy'),
+    epochSeconds: [],
+  };
+}
+
 /** Test-set loss and accuracy, as Keras' `evaluate` returns them: [Erreur, Précision]. */
 export interface Evaluation {
   loss: number;

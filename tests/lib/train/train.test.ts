@@ -63,3 +63,23 @@ describe('training helpers', () => {
     expect(formatDuration(125)).toBe('2 min 05 s');
   });
 });
+
+describe('progress display callback for model.fit', () => {
+  it('prints epochs from fit params and converts the history to Keras names', async () => {
+    const tf = loadNativeTf();
+    const { kerasHistory, progressDisplay } = await import('../../../lib/train');
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 10, activation: 'softmax' })] });
+    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const xs = tf.randomUniform([20, 4]);
+    const ys = tf.oneHot(tf.tensor1d(new Array(20).fill(3), 'int32'), 10).toFloat();
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((text) => (written.push(String(text)), true));
+    const fitHistory = await model.fit(xs, ys, { epochs: 2, batchSize: 10, validationData: [xs, ys], callbacks: [progressDisplay()], verbose: 0 });
+    spy.mockRestore();
+    expect(written.join('')).toMatch(/Époque 2\/2\n/);
+    expect(written.join('')).toMatch(/2\/2 \[█+\] .* val_précision/);
+    const history = kerasHistory(fitHistory);
+    expect(history.accuracy).toHaveLength(2);
+    expect(history.val_loss).toHaveLength(2);
+  });
+});
