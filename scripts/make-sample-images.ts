@@ -2,7 +2,7 @@
  * `npm run images:samples` remakes the sample photos in images/: no photos can be downloaded here,
  * so each one is a Fashion-MNIST TEST item (never seen in training) rendered as a product photo:
  * a typical item of its class (closest to the class mean), upscaled 16x with Lanczos, inverted to a dark garment on white, tinted in colour, and placed on
- * a white photo-sized canvas, saved in the formats students use (JPEG, PNG, WebP, transparent PNG).
+ * a white canvas with a small margin (the course's preprocessing does not crop, so a photo must be framed tightly), saved in the formats students use (JPEG, PNG, WebP, transparent PNG).
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -20,12 +20,12 @@ interface Sample {
 }
 
 const SAMPLES: Sample[] = [
-  { file: 'pantalon.jpg', label: 1, tint: [40, 55, 90], canvas: [600, 800] },
-  { file: 'robe.png', label: 3, tint: [150, 30, 60], canvas: [640, 800] },
-  { file: 'baskets.webp', label: 7, tint: [25, 25, 30], canvas: [900, 600] },
-  { file: 'sac.jpg', label: 8, tint: [120, 80, 40], canvas: [800, 800] },
-  { file: 'bottes.png', label: 9, tint: [70, 45, 30], canvas: [700, 700] },
-  { file: 'pull-transparent.png', label: 2, tint: [30, 100, 60], canvas: [600, 700], transparent: true },
+  { file: 'pantalon.jpg', label: 1, tint: [40, 55, 90], canvas: [470, 520] },
+  { file: 'robe.png', label: 3, tint: [150, 30, 60], canvas: [480, 500] },
+  { file: 'baskets.webp', label: 7, tint: [25, 25, 30], canvas: [520, 470] },
+  { file: 'sac.jpg', label: 8, tint: [120, 80, 40], canvas: [500, 480] },
+  { file: 'bottes.png', label: 9, tint: [70, 45, 30], canvas: [470, 470] },
+  { file: 'pull-transparent.png', label: 2, tint: [30, 100, 60], canvas: [480, 480], transparent: true },
 ];
 
 async function render(sample: Sample, pixels: Uint8Array): Promise<void> {

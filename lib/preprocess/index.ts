@@ -70,3 +70,20 @@ export async function grayPng(image: GrayImage, scale = 1): Promise<Buffer> {
   if (scale > 1) png = png.resize(image.width * scale, image.height * scale, { kernel: 'nearest' });
   return png.png().toBuffer();
 }
+
+/** The photo (flattened on white) beside the 28x28 image the model receives, as one PNG `height` pixels high. */
+export async function beforeAfterPng(input: string | Buffer, photo: PreprocessedPhoto, height = 168): Promise<Buffer> {
+  const original = await sharp(input, { pages: 1 }).rotate().flatten({ background: '#ffffff' }).resize({ height, width: Math.min(3 * height, Math.max(1, Math.round((height * photo.width) / photo.height))), fit: 'inside' }).png().toBuffer();
+  const originalSize = await sharp(original).metadata();
+  const modelInput = await grayPng({ width: INPUT_SIDE, height: INPUT_SIDE, data: photo.display }, Math.max(1, Math.floor(height / INPUT_SIDE)));
+  const gap = 16;
+  const inputSide = Math.max(1, Math.floor(height / INPUT_SIDE)) * INPUT_SIDE;
+  const width = (originalSize.width ?? height) + gap + inputSide;
+  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite([
+      { input: original, left: 0, top: Math.floor((height - (originalSize.height ?? height)) / 2) },
+      { input: modelInput, left: (originalSize.width ?? height) + gap, top: Math.floor((height - inputSide) / 2) },
+    ])
+    .png()
+    .toBuffer();
+}

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadNativeTf } from '../../../lib/backend';
-import { fitLongestSide, grayPng, photosToTensor, preprocessPhoto, roundHalfEven } from '../../../lib/preprocess';
+import { beforeAfterPng, fitLongestSide, grayPng, photosToTensor, preprocessPhoto, roundHalfEven } from '../../../lib/preprocess';
 import { temporaryFolder } from '../../helpers/fixtures';
 
 /** A dark garment (a trouser-like shape) on a white background, as a product photo would show it. */
@@ -92,6 +92,13 @@ describe('photo preprocessing (the course steps)', () => {
     tensor.dispose();
     const png = await grayPng({ width: 28, height: 28, data: photo.display }, 4);
     expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 112, height: 112 });
+  });
+
+  it('shows the photo beside the model input in one picture', async () => {
+    const png = await garmentPhoto(300, 500);
+    const picture = await beforeAfterPng(png, await preprocessPhoto(png), 168);
+    // 101 x 168 for the photo, a 16 px gap, 168 x 168 for the 28x28 input enlarged 6 times.
+    expect(await sharp(picture).metadata()).toMatchObject({ format: 'png', width: 101 + 16 + 168, height: 168 });
   });
 
   describe('bad input, named in a French message', () => {
