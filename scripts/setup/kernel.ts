@@ -25,7 +25,18 @@ export interface KernelSpec {
 /** The kernelspec that starts this project's tslab with node. */
 export function projectKernelSpec(): KernelSpec {
   return {
-    argv: [process.execPath, join(PROJECT_ROOT, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}'],
+    argv: [
+      process.execPath,
+      // Work from the project root (imports `./lib/...`), and queue tslab's socket sends so no output is lost.
+      '--require',
+      join(PROJECT_ROOT, 'scripts', 'kernel-root.cjs'),
+      '--require',
+      join(PROJECT_ROOT, 'grading', 'runner', 'tslab-preload.cjs'),
+      join(PROJECT_ROOT, 'node_modules', 'tslab', 'bin', 'tslab'),
+      'kernel',
+      '--config-path',
+      '{connection_file}',
+    ],
     display_name: 'TypeScript (analyse-image)',
     language: 'typescript',
     interrupt_mode: 'signal',

@@ -1,0 +1,143 @@
+/**
+ * nbval-ts-runner: execute a notebook on the tslab kernel, or check it for regressions against its
+ * stored outputs. Run with `npx tsx grading/cli/nbval-ts-runner.ts --help`.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  checkNotebook,
+  executeNotebook,
+  executionReport,
+  formatReport,
+  loadSanitizeFile,
+  progressLine,
+  regressionReport,
+  writeFileAtomic,
+  type CellResult,
+  type CheckOptions,
+  type NotebookReport,
+} from '../runner';
+
+const USAGE = `Usage:
+  nbval-ts-runner execute <in.ipynb> [options]   run every code cell on a fresh tslab kernel
+  nbval-ts-runner check <in.ipynb> [options]     run it and compare outputs with the stored ones
+
+Options (both commands):
+  --output FILE            write the executed notebook here (never written otherwise; the input is
+                           only overwritten if FILE is the input itself)
+  --timeout S              per-cell limit in seconds (interrupt, then kill the kernel)
+  --notebook-timeout S     whole-notebook limit in seconds
+  --startup-timeout S      kernel start limit in seconds (default 60)
+  --cwd DIR                kernel working directory (default: the notebook's folder)
+  --report FILE            write a JSON report (per cell: index, id, status, diffs)
+  --allow-errors           errors neither stop the run nor count as failures
+  --no-stop-on-error       keep running after a failing cell (default for check)
+  --quiet                  no per-cell progress on stderr
+  -h, --help               this text
+
+check only:
+  --sanitize-with FILE     regex replacements, JSON ({"pattern": "replacement"}) or nbval INI
+                           ([name] / regex: ... / replace: ...)
+  --rtol X, --atol Y       tolerance for numbers in text (default 1e-5, 1e-8)
+  --no-default-ignores     also compare timing, progress-bar and stack-frame lines
+  --lax                    only compare cells tagged nbval-check-output
+
+Cell tags: skip-execution / nbval-skip (not run), raises-exception (error expected),
+nbval-ignore-output (run, not compared).
+Exit codes: 0 every cell ok, 1 some cell failed, 2 the tool could not run (bad arguments, unreadable
+notebook, kernel did not start).`;
+
+class UsageError extends Error {}
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number of seconds, got ${JSON.stringify(value)}`);
+  return Math.round(n * 1000);
+}
+
+function tolerance(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a non-negative number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      timeout: { type: 'string' },
+      'notebook-timeout': { type: 'string' },
+      'startup-timeout': { type: 'string' },
+      cwd: { type: 'string' },
+      report: { type: 'string' },
+      'allow-errors': { type: 'boolean' },
+      'no-stop-on-error': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      'sanitize-with': { type: 'string' },
+      rtol: { type: 'string' },
+      atol: { type: 'string' },
+      'no-default-ignores': { type: 'boolean' },
+      lax: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const [command, notebook, ...extra] = positionals;
+  if (command !== 'execute' && command !== 'check') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}: use execute or check` : 'missing command: use execute or check');
+  if (!notebook) throw new UsageError(`${command} needs a notebook path`);
+  if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (command === 'execute') {
+    for (const flag of ['sanitize-with', 'rtol', 'atol', 'no-default-ignores', 'lax'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to check`);
+  }
+
+  const progress = (result: CellResult, position: number, total: number) => {
+    if (!values.quiet) process.stderr.write(`${progressLine(result, position, total)}\n`);
+  };
+  const options: CheckOptions = {
+    outputPath: values.output ? resolve(values.output) : undefined,
+    cellTimeoutMs: seconds(values.timeout, '--timeout'),
+    notebookTimeoutMs: seconds(values['notebook-timeout'], '--notebook-timeout'),
+    startupTimeoutMs: seconds(values['startup-timeout'], '--startup-timeout'),
+    cwd: values.cwd ? resolve(values.cwd) : undefined,
+    allowErrors: values['allow-errors'] ?? false,
+    onCellDone: progress,
+  };
+  if (values['no-stop-on-error']) options.stopOnError = false;
+
+  let report: NotebookReport;
+  if (command === 'execute') {
+    report = executionReport(await executeNotebook(notebook, options));
+  } else {
+    if (values['sanitize-with']) options.rules = loadSanitizeFile(values['sanitize-with']);
+    options.rtol = tolerance(values.rtol, '--rtol');
+    options.atol = tolerance(values.atol, '--atol');
+    if (values['no-default-ignores']) options.ignoreLines = [];
+    options.lax = values.lax ?? false;
+    report = regressionReport(await checkNotebook(notebook, options));
+  }
+  if (values.report) writeFileAtomic(resolve(values.report), `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${formatReport(report)}\n`);
+  return report.ok ? 0 : 1;
+}
+
+// The kernel runs in its own process group, out of reach of the terminal's Ctrl-C: exit through
+// process.exit so the runner's exit hook kills it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    const usage = error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`nbval-ts-runner: ${error.message}\n${usage ? 'Run with --help for usage.\n' : ''}`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,124 @@
+/**
+ * `npm run lab`: executes the lab's notebooks headlessly on the tslab kernel, in order, with the
+ * project's own runner (nbval-ts-runner), writes executed copies next to the sources and prints
+ * each result beside the course's published figure.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { executeNotebook, type ExecutionResult, type Notebook } from '../grading/runner';
+import { PROJECT_ROOT } from '../lib/paths';
+import { projectKernelSpec } from './setup/kernel';
+
+const NOTEBOOKS = ['exploration', 'classification', 'test_model'] as const;
+
+/** Results the course publishes (test accuracy), read from the cells tagged with these names. */
+const PUBLISHED: { tag: string; title: string; accuracy: number }[] = [
+  { tag: 'result-one-conv', title: '1 convolution, 10 époques', accuracy: 0.9082 },
+  { tag: 'result-augmented', title: '1 convolution + augmentation, 50 époques', accuracy: 0.9175 },
+  { tag: 'result-four-conv', title: '4 convolutions, 10 époques', accuracy: 0.9302 },
+];
+
+const HELP = `npm run lab [-- options]
+
+Exécute les notebooks du laboratoire (${NOTEBOOKS.join(', ')}) sur le noyau tslab, sans interface,
+et affiche les précisions obtenues à côté de celles du cours.
+
+Options :
+  --quick            mode rapide : petit échantillon et 1 époque (copies *.quick.ipynb,
+                     modèle dans .cache/modele-quick/ pour ne pas écraser modele/)
+  --only a,b         seulement ces notebooks (par défaut : tous, dans l'ordre)
+  --cell-timeout S   limite par cellule en secondes (par défaut : aucune)
+  --help             cette aide
+
+Les copies exécutées sont écrites à côté des sources (notebooks/<nom>.executed.ipynb) ;
+les sources ne sont jamais modifiées.`;
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+/** The accuracy printed by a tagged cell ("Précision: 0.91"), if the cell ran. */
+export function taggedAccuracy(notebook: Notebook, tag: string): number | undefined {
+  for (const cell of notebook.cells) {
+    if (cell.cell_type !== 'code' || !(cell.metadata?.tags ?? []).includes(tag)) continue;
+    for (const output of cell.outputs ?? []) {
+      if (output.output_type !== 'stream') continue;
+      const text = Array.isArray(output.text) ? output.text.join('') : output.text;
+      const match = /^Précision\s*:\s*([0-9.]+)/m.exec(text);
+      if (match) return Number(match[1]);
+    }
+  }
+  return undefined;
+}
+
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
+  const quick = process.argv.includes('--quick');
+  const only = option('--only')?.split(',');
+  const unknown = only?.filter((name) => !(NOTEBOOKS as readonly string[]).includes(name));
+  if (unknown?.length) {
+    console.error(`Notebook inconnu : ${unknown.join(', ')}. Notebooks : ${NOTEBOOKS.join(', ')}.`);
+    process.exit(2);
+  }
+  const cellTimeout = Number(option('--cell-timeout') ?? 0);
+  const env: NodeJS.ProcessEnv = { ...process.env, TF_ENABLE_ONEDNN_OPTS: process.env.TF_ENABLE_ONEDNN_OPTS ?? '1' };
+  if (quick) {
+    env.ANALYSE_IMAGE_QUICK = '1';
+    env.ANALYSE_IMAGE_MODELE = join(PROJECT_ROOT, '.cache', 'modele-quick');
+    mkdirSync(env.ANALYSE_IMAGE_MODELE, { recursive: true });
+  } else {
+    delete env.ANALYSE_IMAGE_QUICK;
+  }
+  console.log(`Laboratoire ${quick ? 'en mode rapide' : 'complet'} : ${(only ?? NOTEBOOKS).join(', ')}\n`);
+  const folder = join(PROJECT_ROOT, 'notebooks');
+  const results: { name: string; result: ExecutionResult }[] = [];
+  for (const name of NOTEBOOKS) {
+    if (only && !only.includes(name)) continue;
+    const outputPath = join(folder, `${name}.${quick ? 'quick' : 'executed'}.ipynb`);
+    const result = await executeNotebook(join(folder, `${name}.ipynb`), {
+      // The very kernel JupyterLab starts (the registered kernelspec), from the project root.
+      argv: projectKernelSpec().argv,
+      cwd: PROJECT_ROOT,
+      env,
+      outputPath,
+      cellTimeoutMs: cellTimeout > 0 ? cellTimeout * 1000 : undefined,
+      onCellStart: (_cell, position, total) => process.stderr.write(`  [${name}] cellule ${position}/${total}...`),
+      onCellDone: (cell, position, total) =>
+        process.stderr.write(`\r  [${name}] cellule ${position}/${total} ${cell.status === 'skipped' ? `ignorée (${cell.skipReason})` : cell.status} (${seconds(cell.durationMs)})\n`),
+    });
+    results.push({ name, result });
+    const failed = result.cells.find((cell) => cell.failed);
+    console.log(`${result.ok ? '✓' : '✗'} ${name} : ${seconds(result.durationMs)} -> ${outputPath.replace(`${PROJECT_ROOT}/`, '')}`);
+    if (failed) {
+      console.log(`  cellule ${failed.index + 1} : ${failed.message ?? failed.status}${failed.error ? ` (${failed.error.ename}: ${failed.error.evalue})` : ''}`);
+      break;
+    }
+  }
+
+  const classification = results.find((r) => r.name === 'classification');
+  if (classification) {
+    console.log(`\n${'Résultat (précision sur le test)'.padEnd(44)} ${'cours'.padStart(7)} ${'obtenu'.padStart(7)} ${'écart'.padStart(7)}`);
+    for (const published of PUBLISHED) {
+      const obtained = taggedAccuracy(classification.result.notebook, published.tag);
+      const gap = obtained === undefined ? '' : (obtained - published.accuracy >= 0 ? '+' : '') + (obtained - published.accuracy).toFixed(4);
+      console.log(`${published.title.padEnd(44)} ${published.accuracy.toFixed(4).padStart(7)} ${(obtained?.toFixed(4) ?? '—').padStart(7)} ${gap.padStart(7)}`);
+    }
+    if (quick) console.log('(mode rapide : 1 époque sur un petit échantillon, les écarts ne sont pas significatifs)');
+  }
+  console.log(`\nDurées : ${results.map((r) => `${r.name} ${seconds(r.result.durationMs)}`).join(', ')}`);
+  if (results.some((r) => !r.result.ok) || results.length === 0) process.exit(1);
+}
+
+main().catch((error: Error) => {
+  console.error(`npm run lab : ${error.message}`);
+  process.exit(2);
+});
