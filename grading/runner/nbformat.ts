@@ -1,7 +1,7 @@
 /** Reading, checking and writing Jupyter notebooks (nbformat 4, written as 4.5 the way nbformat does). */
+import { writeFileAtomic as writeAtomically } from '../../lib/io/atomic';
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 /** A MIME bundle: MIME type to content (text, base64 or, for JSON types, any JSON). */
 export type MimeBundle = Record<string, unknown>;
@@ -269,21 +269,11 @@ export function serializeNotebook(nb: Notebook): string {
   return `${JSON.stringify(sortKeys({ ...nb, metadata, cells }), null, 1)}\n`;
 }
 
-/** Replaces `path` with `text` atomically (temporary file in the same folder, flushed, then renamed). */
+/** Writes a text file atomically (lib/io's temporary file + rename), with an error that names the file. */
 export function writeFileAtomic(path: string, text: string): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomCellId()}.tmp`);
-  const bytes = Buffer.from(text, 'utf8');
   try {
-    const fd = openSync(temporary, 'wx', 0o644);
-    try {
-      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
+    writeAtomically(path, text);
   } catch (error) {
-    rmSync(temporary, { force: true });
     throw new Error(`could not write ${path}: ${(error as Error).message} (check that its folder exists and is writable)`);
   }
 }
