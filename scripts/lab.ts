@@ -91,9 +91,16 @@ async function main(): Promise<void> {
       env,
       outputPath,
       cellTimeoutMs: cellTimeout > 0 ? cellTimeout * 1000 : undefined,
-      onCellStart: (_cell, position, total) => process.stderr.write(`  [${name}] cellule ${position}/${total}...`),
+      onCellStart: (_cell, position, total) => process.stderr.write(`  [${name}] cellule ${position}/${total}...\n`),
+      // Long cells (training) show their own progress lines as they come.
+      onOutput: (output) => {
+        if (output.output_type === 'stream' && output.name === 'stdout') {
+          const text = Array.isArray(output.text) ? output.text.join('') : output.text;
+          if (/Époque|ms\/pas/.test(text)) process.stderr.write(`    ${text.replace(/^\r/, '').replace(/\r/g, '\n    ').trimEnd()}\n`);
+        }
+      },
       onCellDone: (cell, position, total) =>
-        process.stderr.write(`\r  [${name}] cellule ${position}/${total} ${cell.status === 'skipped' ? `ignorée (${cell.skipReason})` : cell.status} (${seconds(cell.durationMs)})\n`),
+        process.stderr.write(`  [${name}] cellule ${position}/${total} ${cell.status === 'skipped' ? `ignorée (${cell.skipReason})` : cell.status} (${seconds(cell.durationMs)})\n`),
     });
     results.push({ name, result });
     const failed = result.cells.find((cell) => cell.failed);

@@ -1,7 +1,7 @@
 /** Running a whole notebook on a kernel, cell by cell, with nbclient's semantics and per-cell statuses. */
 import { dirname, resolve } from 'node:path';
 import { KernelClient, type ExecuteOutcome, type KernelOptions } from './kernel';
-import { cellTags, cloneNotebook, readNotebook, writeNotebook, type CodeCell, type ErrorOutput, type Notebook } from './nbformat';
+import { cellTags, cloneNotebook, readNotebook, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from './nbformat';
 import type { ErrorSummary } from './outputs';
 import { describeExit, type ExitInfo } from './process';
 
@@ -90,6 +90,8 @@ export interface ExecuteNotebookOptions extends KernelOptions {
   onCellStart?: (cell: CodeCell, position: number, total: number) => void;
   /** Called when a code cell is done (run or skipped). */
   onCellDone?: (result: CellResult, position: number, total: number) => void;
+  /** Called for every output of a cell as it arrives (e.g. to echo a long training's progress). */
+  onOutput?: (output: Output, cell: CodeCell) => void;
 }
 
 function errorOutput(ename: string, evalue: string): ErrorOutput {
@@ -148,7 +150,7 @@ export async function executeNotebook(input: string | Notebook, options: Execute
       // Like nbclient: fresh outputs and timing for a cell that runs; skipped cells keep what they had.
       cell.outputs = [];
       if (recordTiming) cell.metadata.execution = {};
-      const outcome = await kernel.execute(cell.source, { timeoutMs, interruptGraceMs: options.interruptGraceMs, outputs: cell.outputs, stopOnError: !(options.allowErrors || base.expectsError), heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+      const outcome = await kernel.execute(cell.source, { timeoutMs, interruptGraceMs: options.interruptGraceMs, outputs: cell.outputs, onOutput: options.onOutput ? (output) => options.onOutput!(output, cell) : undefined, stopOnError: !(options.allowErrors || base.expectsError), heartbeatTimeoutMs: options.heartbeatTimeoutMs });
       cell.execution_count = outcome.executionCount;
       if (recordTiming) cell.metadata.execution = timingMetadata(outcome);
       const result = cellResult(base, outcome, { ...options, timeoutMs: timeoutMs ?? 0, byNotebookLimit });
