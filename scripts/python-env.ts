@@ -40,7 +40,9 @@ export function ensurePythonEnv(packages: Record<string, string>, quiet = true):
     if (made.status !== 0) throw new Error(`python3 -m venv failed: ${made.stderr.trim()}`);
   }
   const args = ['-m', 'pip', 'install', ...(quiet ? ['-q'] : []), ...Object.keys(packages)];
-  const installed = spawnSync(VENV_PYTHON, args, { stdio: quiet ? ['ignore', 'ignore', 'pipe'] : 'inherit', encoding: 'utf8' });
+  // Offline, pip would retry an unreachable index five times per package: once is enough to move on.
+  const env = { ...process.env, PIP_RETRIES: process.env.PIP_RETRIES ?? '1' };
+  const installed = spawnSync(VENV_PYTHON, args, { stdio: quiet ? ['ignore', 'ignore', 'pipe'] : 'inherit', encoding: 'utf8', env });
   if (installed.status !== 0 || !venvHas(modules)) {
     throw new Error(`pip install ${Object.keys(packages).join(' ')} failed${installed.stderr ? `: ${installed.stderr.trim().split('\n').pop()}` : ''}`);
   }

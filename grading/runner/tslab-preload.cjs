@@ -49,3 +49,23 @@ if (parent > 1) {
     if (process.ppid !== parent) process.exit(1);
   }, 1000).unref();
 }
+
+/*
+ * tslab keeps a single slot for TypeScript's watch timers and throws "Unexpected pending
+ * rebuildTimer" on the next cell when a directory watcher fired meanwhile (a file written under a
+ * watched folder: node_modules after an `npm install`, a notebook saved, a model written...), which
+ * breaks every later cell. Directory watching only serves modules that appear during a session, so
+ * it is turned off: a kernel restart picks those up. Edits to imported files are still seen.
+ */
+for (const dir of from) {
+  try {
+    const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [path.dirname(require.resolve('tslab/package.json', { paths: [dir] }))] }));
+    if (ts.sys && !ts.sys.watchDirectory.__nbvalDisabled) {
+      const disabled = () => ({ close() {} });
+      disabled.__nbvalDisabled = true;
+      ts.sys.watchDirectory = disabled;
+    }
+  } catch {
+    // tslab not reachable from there
+  }
+}
