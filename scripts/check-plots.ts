@@ -8,7 +8,8 @@
  * Screenshots of both are saved for a human to look at.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { basename, join, relative, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -84,7 +85,8 @@ async function checkNbconvert(browser: Browser, python: string, notebookPath: st
   await page.close();
   const problems: string[] = [];
   if (drawn < expected) problems.push(`nbconvert HTML: ${drawn} of ${expected} plot pictures drawn`);
-  console.log(`  nbconvert HTML (offline${blocked.length ? `, ${blocked.length} outside requests blocked` : ''}): ${drawn}/${expected} pictures drawn -> ${relative(PROJECT_ROOT, html)}`);
+  console.log(`  nbconvert HTML (offline): ${drawn}/${expected} pictures drawn -> ${relative(PROJECT_ROOT, html)}`);
+  if (blocked.length) console.log(`    (blocked, as without network: ${[...new Set(blocked.map((url) => new URL(url).host))].join(', ')})`);
   return problems;
 }
 
@@ -105,9 +107,15 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
 async function checkJupyterLab(browser: Browser, python: string, notebookPath: string, out: string, expected: number): Promise<string[]> {
   const port = await freePort();
   const root = resolve(notebookPath, '..');
+  // Our own settings for this check: every cell rendered at once (no virtual scrolling), no news pop-up.
+  const settings = mkdtempSync(join(tmpdir(), 'analyse-image-lab-settings-'));
+  mkdirSync(join(settings, '@jupyterlab', 'notebook-extension'), { recursive: true });
+  mkdirSync(join(settings, '@jupyterlab', 'apputils-extension'), { recursive: true });
+  writeFileSync(join(settings, '@jupyterlab', 'notebook-extension', 'tracker.jupyterlab-settings'), JSON.stringify({ windowingMode: 'none' }));
+  writeFileSync(join(settings, '@jupyterlab', 'apputils-extension', 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false' }));
   const lab: ChildProcess = spawn(
     python,
-    ['-m', 'jupyter', 'lab', '--no-browser', `--port=${port}`, '--ServerApp.ip=127.0.0.1', "--IdentityProvider.token=''", "--ServerApp.password=''", `--ServerApp.root_dir=${root}`],
+    ['-m', 'jupyter', 'lab', '--no-browser', `--port=${port}`, '--ServerApp.ip=127.0.0.1', "--IdentityProvider.token=''", "--ServerApp.password=''", `--ServerApp.root_dir=${root}`, `--LabApp.user_settings_dir=${settings}`, ...(process.getuid?.() === 0 ? ['--allow-root'] : [])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, JUPYTER_PATH: join(VENV_DIR, 'share', 'jupyter') } },
   );
   let log = '';
@@ -119,27 +127,30 @@ async function checkJupyterLab(browser: Browser, python: string, notebookPath: s
     await offline(page, origin);
     await page.goto(`${origin}/lab/tree/${encodeURIComponent(basename(notebookPath))}`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('.jp-OutputArea-output', { timeout: 90_000 });
-    // The plotly extension draws each figure into a .js-plotly-plot element; give lazy rendering time while scrolling.
-    const deadline = Date.now() + 90_000;
+    // jupyterlab-plotly shows a figure's PNG first and draws the interactive chart when the pointer
+    // enters it: hover each one and wait for plotly's SVG.
+    await page.waitForSelector('.jp-RenderedPlotly', { timeout: 60_000 });
+    const outputs = await page.$$('.jp-RenderedPlotly');
     let drawn = 0;
-    while (Date.now() < deadline) {
-      drawn = await page.$$eval('.js-plotly-plot .main-svg', (all) => all.length).catch(() => 0);
-      const plots = await page.$$('.js-plotly-plot');
-      if (plots.length >= expected && drawn > 0) break;
-      await page.mouse.wheel(0, 1500);
-      await page.waitForTimeout(700);
+    for (const output of outputs) {
+      await output.evaluate((element) => element.scrollIntoView({ block: 'center' }));
+      await output.hover().catch(() => undefined);
+      const svg = await output.waitForSelector('.plot-container .main-svg', { timeout: 20_000 }).catch(() => null);
+      if (svg) drawn++;
     }
     const plots = await page.$$('.js-plotly-plot');
-    if (plots.length > 0) await plots[0].scrollIntoViewIfNeeded();
+    // The screenshot shows the training curves (the first charts of the notebook).
+    if (plots.length > 0) await plots[0].evaluate((element) => element.scrollIntoView({ block: 'start' }));
     await page.waitForTimeout(500);
     await page.screenshot({ path: join(out, 'jupyterlab.png') });
     await page.close();
-    console.log(`  JupyterLab: ${plots.length}/${expected} interactive plotly charts drawn -> ${relative(PROJECT_ROOT, join(out, 'jupyterlab.png'))}`);
-    return plots.length < expected ? [`JupyterLab: ${plots.length} of ${expected} plotly charts drawn`] : [];
+    console.log(`  JupyterLab: ${drawn}/${expected} interactive plotly charts drawn (${outputs.length} plotly outputs) -> ${relative(PROJECT_ROOT, join(out, 'jupyterlab.png'))}`);
+    return drawn < expected ? [`JupyterLab: ${drawn} of ${expected} plotly charts drawn`] : [];
   } catch (error) {
     return [`JupyterLab: ${(error as Error).message}\n${log.split('\n').slice(-5).join('\n')}`];
   } finally {
     lab.kill('SIGTERM');
+    rmSync(settings, { recursive: true, force: true });
   }
 }
 

@@ -42,7 +42,9 @@ function main(): void {
     console.warn("  ! L'extension jupyterlab-plotly est absente : les graphiques seront affichés en image fixe.");
   }
   console.log('[analyse-image] JupyterLab démarre (Ctrl+C pour arrêter)...');
-  const lab = spawn(python, ['-m', 'jupyter', 'lab', `--ServerApp.root_dir=${join(PROJECT_ROOT, 'notebooks')}`, ...extra], { stdio: 'inherit' });
+  // Jupyter refuses to run as root (containers, CI) unless told.
+  const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
+  const lab = spawn(python, ['-m', 'jupyter', 'lab', `--ServerApp.root_dir=${join(PROJECT_ROOT, 'notebooks')}`, ...asRoot, ...extra], { stdio: 'inherit' });
   const stop = (): void => void lab.kill('SIGINT');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

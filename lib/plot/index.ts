@@ -82,7 +82,7 @@ export async function mimeBundle(item: Figure | Buffer): Promise<Record<string, 
   if (Buffer.isBuffer(item)) return { 'image/png': item.toString('base64'), 'text/plain': '<image PNG>' };
   return {
     'application/vnd.plotly.v1+json': { data: item.data, layout: item.layout },
-    'image/png': (await renderPng(item)).toString('base64'),
+    'image/png': (await renderPng(item, { scale: 1 })).toString('base64'),
     'text/plain': `<figure : ${item.layout.title?.text ?? 'graphique'}>`,
   };
 }
