@@ -8,7 +8,7 @@ import { ProgressPrinter } from './progress';
 
 export * from './progress';
 
-/** Per-epoch metrics with Keras' names: loss, accuracy, val_loss, val_accuracy. */
+/** Per-epoch metrics with Keras' names: loss, accuracy, val_loss, val_accuracy, and epoch times when measured. */
 export interface TrainingHistory {
   loss: number[];
   accuracy: number[];
@@ -29,76 +29,24 @@ export interface TrainOptions {
   shuffle?: boolean;
 }
 
-function emptyHistory(): TrainingHistory {
-  return { loss: [], accuracy: [], val_loss: [], val_accuracy: [], epochSeconds: [] };
-}
-
-function recordEpoch(history: TrainingHistory, logs: tfTypes.Logs | undefined, seconds: number): void {
-  const value = (...names: string[]) => names.map((n) => logs?.[n]).find((v) => typeof v === 'number') as number | undefined;
-  history.loss.push(value('loss') ?? NaN);
-  history.accuracy.push(value('acc', 'accuracy') ?? NaN);
-  const valLoss = value('val_loss');
-  const valAccuracy = value('val_acc', 'val_accuracy');
-  if (valLoss !== undefined) history.val_loss.push(valLoss);
-  if (valAccuracy !== undefined) history.val_accuracy.push(valAccuracy);
-  history.epochSeconds.push(seconds);
-}
-
-/** Trains like Keras' `model.fit(x, y, batch_size, epochs, validation_data)` and returns the history. */
+/** Trains like Keras' `model.fit(x, y, batch_size, epochs, validation_data)` and returns the history with epoch times. */
 export async function train(model: tfTypes.LayersModel, xs: tfTypes.Tensor, ys: tfTypes.Tensor, options: TrainOptions): Promise<TrainingHistory> {
-  const batchesPerEpoch = Math.ceil(xs.shape[0] / options.batchSize);
-  const printer = options.verbose === false ? undefined : new ProgressPrinter(options.epochs, batchesPerEpoch);
-  const history = emptyHistory();
+  const tf = loadNativeTf();
+  const epochSeconds: number[] = [];
   let epochStarted = 0;
-  await model.fit(xs, ys, {
+  const timer = new tf.CustomCallback({
+    onEpochBegin: async () => void (epochStarted = Date.now()),
+    onEpochEnd: async () => void epochSeconds.push((Date.now() - epochStarted) / 1000),
+  });
+  const fitted = await model.fit(xs, ys, {
     epochs: options.epochs,
     batchSize: options.batchSize,
     validationData: options.validationData,
     shuffle: options.shuffle ?? true,
     verbose: 0,
-    callbacks: {
-      onEpochBegin: async (epoch) => {
-        epochStarted = Date.now();
-        printer?.epochBegin(epoch);
-      },
-      onBatchEnd: async (batch, logs) => printer?.batchEnd(batch, logs ?? {}),
-      onEpochEnd: async (_epoch, logs) => {
-        recordEpoch(history, logs, (Date.now() - epochStarted) / 1000);
-        printer?.epochEnd(logs ?? {});
-      },
-    },
+    callbacks: options.verbose === false ? [timer] : [timer, progressDisplay()],
   });
-  return history;
-}
-
-/** Trains on a tf.data dataset (e.g. augmented batches), like Keras' fit on a generator. */
-export async function trainOnDataset(
-  model: tfTypes.LayersModel,
-  dataset: tfTypes.data.Dataset<tfTypes.TensorContainer>,
-  options: { epochs: number; batchesPerEpoch: number; validationData?: [tfTypes.Tensor, tfTypes.Tensor] | tfTypes.data.Dataset<tfTypes.TensorContainer>; validationBatches?: number; verbose?: boolean },
-): Promise<TrainingHistory> {
-  const printer = options.verbose === false ? undefined : new ProgressPrinter(options.epochs, options.batchesPerEpoch);
-  const history = emptyHistory();
-  let epochStarted = 0;
-  await model.fitDataset(dataset, {
-    epochs: options.epochs,
-    batchesPerEpoch: options.batchesPerEpoch,
-    validationData: options.validationData,
-    validationBatches: options.validationBatches,
-    verbose: 0,
-    callbacks: {
-      onEpochBegin: async (epoch) => {
-        epochStarted = Date.now();
-        printer?.epochBegin(epoch);
-      },
-      onBatchEnd: async (batch, logs) => printer?.batchEnd(batch, logs ?? {}),
-      onEpochEnd: async (_epoch, logs) => {
-        recordEpoch(history, logs, (Date.now() - epochStarted) / 1000);
-        printer?.epochEnd(logs ?? {});
-      },
-    },
-  });
-  return history;
+  return { ...kerasHistory(fitted), epochSeconds };
 }
 
 /** A Keras-like progress display to pass to `model.fit` / `model.fitDataset` as a callback. */
