@@ -2,23 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../lib/paths';
-import { defaultKernelArgv, executeNotebook, KernelClient, tslabPreload, parseNotebook, validateNotebookJson, type CodeCell, type Notebook } from '../../../grading/runner';
-import { temporaryFolder } from '../../helpers/fixtures';
-import { notebookJson, stdout, writeNotebookFile, type CellSpec } from './helpers';
+import { defaultKernelArgv, executeNotebook, KernelClient, tslabPreload, validateNotebookJson, type CodeCell, type Notebook } from '../../../grading/runner';
+import { fixtureNotebook, sharedKernel, stdout, writeNotebookFile } from './helpers';
 
-const nb = (cells: Array<string | CellSpec>): Notebook => parseNotebook(JSON.stringify(notebookJson(cells)), 'fixture');
+const nb = fixtureNotebook;
 const code = (notebook: Notebook, i: number) => notebook.cells.filter((c) => c.cell_type === 'code')[i] as CodeCell;
 
 describe('executing notebooks on the tslab kernel', () => {
-  const { dir, cleanup } = temporaryFolder('nbval-ts-exec-');
-  let kernel: KernelClient;
-  beforeAll(async () => {
-    kernel = await KernelClient.start({ cwd: dir });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-    cleanup();
-  });
+  const shared = sharedKernel('nbval-ts-exec-');
+  const dir = shared.dir;
 
   it('runs a 3-cell notebook file: stdout, last expression, tslab display; counts; valid 4.5 output; input untouched', async () => {
     const input = writeNotebookFile(dir, 'three.ipynb', [
@@ -48,7 +40,7 @@ describe('executing notebooks on the tslab kernel', () => {
 
   it('stops at the first error by default: later cells are not run and keep what they had', async () => {
     const notebook = nb(['const a = 1;', 'throw new RangeError("trop grand")', { source: 'console.log("after")', outputs: [stdout('stale\n')] }]);
-    const result = await executeNotebook(notebook, { kernel });
+    const result = await executeNotebook(notebook, { kernel: shared.kernel() });
     expect(result.ok).toBe(false);
     expect(result.cells.map((c) => c.status)).toEqual(['ok', 'error', 'skipped']);
     expect(result.cells[1]).toMatchObject({ failed: true, error: { ename: 'RangeError', evalue: 'trop grand' } });
@@ -60,7 +52,7 @@ describe('executing notebooks on the tslab kernel', () => {
   });
 
   it('with allowErrors, runs every cell and does not count errors as failures (tslab aborts right after an error: retried)', async () => {
-    const result = await executeNotebook(nb(['throw new Error("x")', 'console.log("still here")']), { kernel, allowErrors: true });
+    const result = await executeNotebook(nb(['throw new Error("x")', 'console.log("still here")']), { kernel: shared.kernel(), allowErrors: true });
     expect(result.ok).toBe(true);
     expect(result.cells.map((c) => [c.status, c.failed])).toEqual([['error', false], ['ok', false]]);
     expect(code(result.notebook, 1).outputs).toEqual([stdout('still here\n')]);
@@ -68,38 +60,38 @@ describe('executing notebooks on the tslab kernel', () => {
 
   it('raises-exception: the expected error is not a failure; a missing one fails only when required', async () => {
     const cells = [{ source: 'throw new Error("prévu")', tags: ['raises-exception'] }, { source: '1', tags: ['raises-exception'] }, 'console.log("end")'];
-    const lenient = await executeNotebook(nb(cells), { kernel });
+    const lenient = await executeNotebook(nb(cells), { kernel: shared.kernel() });
     expect(lenient.cells.map((c) => [c.status, c.failed])).toEqual([['error', false], ['ok', false], ['ok', false]]);
-    const strict = await executeNotebook(nb(cells), { kernel, requireExpectedErrors: true, stopOnError: false });
+    const strict = await executeNotebook(nb(cells), { kernel: shared.kernel(), requireExpectedErrors: true, stopOnError: false });
     expect(strict.cells[1]).toMatchObject({ status: 'ok', failed: true, message: expect.stringMatching(/raised no error/) });
   });
 
   it('skips skip-execution, nbval-skip and empty cells', async () => {
-    const result = await executeNotebook(nb([{ source: 'throw 1', tags: ['skip-execution'] }, { source: 'throw 2', tags: ['nbval-skip'] }, '  \n', '7']), { kernel });
+    const result = await executeNotebook(nb([{ source: 'throw 1', tags: ['skip-execution'] }, { source: 'throw 2', tags: ['nbval-skip'] }, '  \n', '7']), { kernel: shared.kernel() });
     expect(result.cells.map((c) => c.skipReason ?? c.status)).toEqual(['tag', 'tag', 'empty', 'ok']);
     expect(code(result.notebook, 0).execution_count).toBeNull();
   });
 
   it('updates a display shown in an earlier cell, through its display_id', async () => {
-    const result = await executeNotebook(nb(["const d = require('tslab').newDisplay(); d.text('v1');", "d.text('v2');"]), { kernel });
+    const result = await executeNotebook(nb(["const d = require('tslab').newDisplay(); d.text('v1');", "d.text('v2');"]), { kernel: shared.kernel() });
     expect(code(result.notebook, 0).outputs).toEqual([{ output_type: 'display_data', data: { 'text/plain': 'v2' }, metadata: {} }]);
     expect(code(result.notebook, 1).outputs).toEqual([]);
   });
 
   it('interrupts a cell past its timeout (while(true){}) within seconds; the kernel stays usable', async () => {
     const started = Date.now();
-    const result = await executeNotebook(nb(['while (true) {}', '1']), { kernel, cellTimeoutMs: 800 });
+    const result = await executeNotebook(nb(['while (true) {}', '1']), { kernel: shared.kernel(), cellTimeoutMs: 800 });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(result.cells.map((c) => c.status)).toEqual(['timeout', 'skipped']);
     expect(result.cells[0].message).toMatch(/longer than 0\.8 s; it was interrupted/);
     expect(result.stopped?.reason).toBe('timeout');
     expect(code(result.notebook, 0).outputs.at(-1)).toMatchObject({ output_type: 'error', ename: 'CellTimeoutError' });
-    expect(kernel.isAlive()).toBe(true);
-    expect((await kernel.execute('40 + 2')).outputs).toEqual([stdout('42\n')]);
+    expect(shared.kernel().isAlive()).toBe(true);
+    expect((await shared.kernel().execute('40 + 2')).outputs).toEqual([stdout('42\n')]);
   });
 
   it('applies the notebook time limit and skips the rest', async () => {
-    const result = await executeNotebook(nb(['await new Promise((r) => setTimeout(r, 20000));', '2']), { kernel, notebookTimeoutMs: 1000 });
+    const result = await executeNotebook(nb(['await new Promise((r) => setTimeout(r, 20000));', '2']), { kernel: shared.kernel(), notebookTimeoutMs: 1000 });
     expect(result.cells.map((c) => c.skipReason ?? c.status)).toEqual(['timeout', 'notebook-timeout']);
     expect(result.stopped?.reason).toBe('notebook-timeout');
     expect(result.durationMs).toBeLessThan(5000);

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Output } from '../../../grading/runner';
+import { KernelClient, parseNotebook, type Notebook, type Output } from '../../../grading/runner';
+import { temporaryFolder } from '../../helpers/fixtures';
 
 /** A code cell description: its source, optional tags and stored outputs. */
 export interface CellSpec {
@@ -50,4 +51,23 @@ export function pythonWithNbclient(projectRoot: string): string | undefined {
     if (spawnSync(python, ['-c', 'import nbclient, nbformat'], { stdio: 'ignore' }).status === 0) return python;
   }
   return undefined;
+}
+
+/** A notebook object built from cell specs. */
+export function fixtureNotebook(cells: Array<string | CellSpec>): Notebook {
+  return parseNotebook(JSON.stringify(notebookJson(cells)), 'fixture');
+}
+
+/** One tslab kernel for a whole describe block, started in a fresh temporary folder and shut down after it. */
+export function sharedKernel(prefix: string): { dir: string; kernel: () => KernelClient } {
+  const { dir, cleanup } = temporaryFolder(prefix);
+  let kernel: KernelClient | undefined;
+  beforeAll(async () => {
+    kernel = await KernelClient.start({ cwd: dir });
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+    cleanup();
+  });
+  return { dir, kernel: () => kernel! };
 }

@@ -1,19 +1,11 @@
-import { checkNotebook, KernelClient, parseNotebook, type Notebook } from '../../../grading/runner';
-import { temporaryFolder } from '../../helpers/fixtures';
-import { notebookJson, stdout, writeNotebookFile, type CellSpec } from './helpers';
+import { checkNotebook } from '../../../grading/runner';
+import { fixtureNotebook, sharedKernel, stdout, writeNotebookFile } from './helpers';
 
-const nb = (cells: Array<string | CellSpec>): Notebook => parseNotebook(JSON.stringify(notebookJson(cells)), 'fixture');
+const nb = fixtureNotebook;
 
 describe('regression checks against stored outputs', () => {
-  const { dir, cleanup } = temporaryFolder('nbval-ts-check-');
-  let kernel: KernelClient;
-  beforeAll(async () => {
-    kernel = await KernelClient.start({ cwd: dir });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-    cleanup();
-  });
+  const shared = sharedKernel('nbval-ts-check-');
+  const dir = shared.dir;
 
   it('passes an identical run, numbers within tolerance, changed timing lines and nbval-ignore-output cells', async () => {
     const path = writeNotebookFile(dir, 'same.ipynb', [
@@ -25,7 +17,7 @@ describe('regression checks against stored outputs', () => {
       { source: 'throw new Error("not run")', tags: ['nbval-skip'] },
       { source: '# notes', markdown: true },
     ]);
-    const result = await checkNotebook(path, { kernel, rtol: 1e-5 });
+    const result = await checkNotebook(path, { kernel: shared.kernel(), rtol: 1e-5 });
     expect(result.cells.map((c) => [c.index, c.status])).toEqual([[0, 'pass'], [1, 'pass'], [2, 'pass'], [3, 'ignored'], [4, 'pass'], [5, 'skipped']]);
     expect(result.ok).toBe(true);
   });
@@ -38,7 +30,7 @@ describe('regression checks against stored outputs', () => {
         { source: '1', tags: ['raises-exception'], outputs: [stdout('1\n')] },
         { source: 'console.log("a"); console.log("b")', outputs: [stdout('a\n')] },
       ]),
-      { kernel, rtol: 1e-3, atol: 0 },
+      { kernel: shared.kernel(), rtol: 1e-3, atol: 0 },
     );
     expect(result.ok).toBe(false);
     expect(result.cells.map((c) => c.status)).toEqual(['fail', 'fail', 'fail', 'fail']);
@@ -55,7 +47,7 @@ describe('regression checks against stored outputs', () => {
         { source: 'throw new Error("boom")', outputs: [] },
         { source: 'console.log(`id=${Date.now().toString(16)}`)', outputs: [stdout('id=abc\n')] },
       ]),
-      { kernel, rules },
+      { kernel: shared.kernel(), rules },
     );
     expect(result.cells.map((c) => c.status)).toEqual(['fail', 'pass']);
     expect(result.cells[0].diffs[0]).toMatch(/^execution: error \(Error: boom\)/);

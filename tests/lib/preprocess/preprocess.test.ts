@@ -42,24 +42,22 @@ describe('a photo made here: dark trousers on a white 300x500 background', () =>
     expect(result.resized).toEqual({ width: 12, height: 20 }); // round(20 * 300 / 500) = 12
     expect(result.input).toBeInstanceOf(Float32Array);
     expect(result.input).toHaveLength(784);
-    for (let p = 0; p < 784; p++) {
-      expect(result.input[p]).toBeGreaterThanOrEqual(0);
-      expect(result.input[p]).toBeLessThanOrEqual(1);
-      expect(result.display[p]).toBe(255 - result.canvas[p]);
-      expect(result.input[p]).toBe(Math.fround(result.display[p] / 255));
-    }
+    expect(Array.from(result.display)).toEqual(Array.from(result.canvas, (v) => 255 - v));
+    expect(Array.from(result.input)).toEqual(Array.from(result.display, (v) => Math.fround(v / 255)));
 
     // The 12x20 photo sits at columns 8-19, rows 4-23; outside it the canvas is pure white, so the input is 0.
     const garment: number[] = [];
     const background: number[] = [];
+    const margin: number[] = [];
     for (let y = 0; y < 28; y++) {
       for (let x = 0; x < 28; x++) {
         const value = result.input[y * 28 + x];
-        if (x < 8 || x > 19 || y < 4 || y > 23) expect(value).toBe(0);
+        if (x < 8 || x > 19 || y < 4 || y > 23) margin.push(value);
         // Where the photo is, tell garment from background by the drawing, sampled at the pixel's centre.
         else (inTrousers(((x - 8 + 0.5) * 300) / 12, ((y - 4 + 0.5) * 500) / 20, 300, 500) ? garment : background).push(value);
       }
     }
+    expect(new Set(margin)).toEqual(new Set([0]));
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
     expect(mean(garment)).toBeGreaterThan(0.7); // navy blue: grey 40, inverted ~0.84
     expect(mean(background)).toBeLessThan(0.1);
@@ -101,7 +99,7 @@ describe('a photo made here: dark trousers on a white 300x500 background', () =>
     const black = Buffer.alloc(60 * 90 * 3);
     // Two 60x90 frames stacked in one raw image: sharp writes them as an animation of two pages.
     const animation = await sharp(Buffer.concat([first.data, black]), { raw: { width: 60, height: 180, channels: 3, pageHeight: 90 } }).gif().toBuffer();
-    expect(await sharp(animation).metadata()).toMatchObject({ format: 'gif', pages: 2, pageHeight: 90 });
+    expect(await sharp(animation).metadata()).toMatchObject({ format: 'gif', pages: 2 });
     const photo = await preprocessPhoto(animation);
     expect([photo.width, photo.height]).toEqual([60, 90]);
     const firstFrameAlone = await preprocessPhoto(await fromRaw(first).gif().toBuffer());
