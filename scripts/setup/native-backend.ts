@@ -98,7 +98,7 @@ function failure(result: SpawnSyncReturns<string>): string {
 
 /** Route 1: tfjs-node's own installer (libtensorflow 2.9.1 from Google's storage, then its addon). */
 function officialRoute(): string | undefined {
-  info('Voie 1 : téléchargement officiel de libtensorflow (installateur de tfjs-node)...');
+  info('Voie 1 : téléchargement officiel de libtensorflow (installateur de tfjs-node, environ 100 Mo avec Internet)...');
   const result = run(process.execPath, [join('scripts', 'install.js')], { cwd: TFJS_NODE_DIR, timeoutMs: 15 * 60 * 1000, quiet: true });
   if (result.status !== 0) return `official download failed (${failure(result)})`;
   const probe = probeNativeBackend();
@@ -178,7 +178,11 @@ function wheelRoute(): string | undefined {
   rmSync(DEPS_DIR, { recursive: true, force: true });
   mkdirSync(DEPS_DIR, { recursive: true });
   const extract = run(python, [join(__dirname, 'extract_libtensorflow.py'), join(WHEEL_CACHE, wheelName()!), DEPS_DIR, ...addonTensorflowIncludes()]);
-  if (extract.status !== 0) return `extracting the wheel failed (${failure(extract)})`;
+  if (extract.status !== 0) {
+    // A damaged cached wheel must not block the next attempt: download it again then.
+    rmSync(join(WHEEL_CACHE, wheelName()!), { force: true });
+    return `extracting the wheel failed (${failure(extract)}); the cached wheel was removed, rerun \`npm install\``;
+  }
   linkLibraries();
 
   info('Compilation du module natif de tfjs-node avec node-gyp (environ 20 s)...');
