@@ -1,16 +1,24 @@
-/** `npm run backend`: reports the TensorFlow backend and proves it trains (one conv step), or says what to fix. */
+/** `npm run backend`: reports the TensorFlow backend and proves it computes and trains, or says what to fix. */
+import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { describeBackend, loadNativeTf } from '../lib/backend';
 
-try {
+async function main(): Promise<void> {
   const report = describeBackend();
   console.log(`backend: ${report.backend}`);
   console.log(`@tensorflow/tfjs-node: ${report.tfjsNodeVersion}`);
-  console.log(`libtensorflow: ${report.tensorflowVersion ?? 'unknown'} (${report.route ?? 'installed by tfjs-node itself'})`);
-  console.log(`oneDNN: ${report.oneDnn ? 'on' : 'off'}, cores: ${report.cores}`);
+  console.log(`libtensorflow: ${report.tensorflowVersion}`);
+  console.log(`route: ${report.route}${report.builtAt ? ` (${report.builtAt})` : ''}: ${report.why}`);
+  console.log(`oneDNN: ${report.oneDnn ? 'on' : 'off'} (TF_ENABLE_ONEDNN_OPTS), threads: ${report.threads}`);
+
   const tf = loadNativeTf();
+  const conv = tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]) as Tensor4D, tf.ones([2, 2, 1, 1]) as Tensor4D, 1, 'valid').dataSync());
+  if (conv.length !== 9 || conv.some((v) => v !== 4)) throw new Error(`conv2d gave [${[...conv].join(', ')}] instead of nine 4s`);
+  console.log('conv2d: ok');
+
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 10, activation: 'softmax' }),
     ],
@@ -19,16 +27,12 @@ try {
   const xs = tf.randomUniform([32, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([32], 0, 10, 'int32'), 10).toFloat();
   const started = Date.now();
-  model
-    .trainOnBatch(xs, ys)
-    .then((loss) => {
-      console.log(`training step: ok (loss ${Number(loss).toFixed(3)}, ${Date.now() - started} ms)`);
-    })
-    .catch((error: Error) => {
-      console.error(`training step failed: ${error.message}`);
-      process.exit(1);
-    });
-} catch (error) {
-  console.error((error as Error).message);
-  process.exit(1);
+  const loss = Number(await model.trainOnBatch(xs, ys));
+  if (!Number.isFinite(loss)) throw new Error(`the training step gave a loss of ${loss}`);
+  console.log(`training step: ok (loss ${loss.toFixed(3)}, ${Date.now() - started} ms)`);
 }
+
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});

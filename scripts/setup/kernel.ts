@@ -57,22 +57,30 @@ export function writeKernelSpec(kernelsDir: string, spec: KernelSpec = projectKe
   return true;
 }
 
+/** Where the Jupyter data folder came from: the environment, Jupyter itself, or the platform's default. */
+export type DataDirSource = 'JUPYTER_DATA_DIR' | 'jupyter' | 'default';
+
 /** The per-user Jupyter data folder: JUPYTER_DATA_DIR, what `jupyter --data-dir` says, or the platform default. */
-export function jupyterDataDir(): { dir: string; fromJupyter: boolean } {
-  if (process.env.JUPYTER_DATA_DIR) return { dir: process.env.JUPYTER_DATA_DIR, fromJupyter: false };
+export function jupyterDataDir(): { dir: string; source: DataDirSource } {
+  if (process.env.JUPYTER_DATA_DIR) return { dir: process.env.JUPYTER_DATA_DIR, source: 'JUPYTER_DATA_DIR' };
   const asked = spawnSync('jupyter', ['--data-dir'], { encoding: 'utf8', timeout: 30000 });
-  if (asked.status === 0 && asked.stdout.trim()) return { dir: asked.stdout.trim(), fromJupyter: true };
-  if (process.platform === 'darwin') return { dir: join(homedir(), 'Library', 'Jupyter'), fromJupyter: false };
-  if (process.platform === 'win32') return { dir: join(process.env.APPDATA ?? homedir(), 'jupyter'), fromJupyter: false };
-  return { dir: join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'jupyter'), fromJupyter: false };
+  if (asked.status === 0 && asked.stdout.trim()) return { dir: asked.stdout.trim(), source: 'jupyter' };
+  // The folders jupyter_core would pick for this user.
+  if (process.platform === 'darwin') return { dir: join(homedir(), 'Library', 'Jupyter'), source: 'default' };
+  if (process.platform === 'win32') return { dir: join(process.env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'jupyter'), source: 'default' };
+  return { dir: join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'jupyter'), source: 'default' };
 }
 
 /** Registers the `tslab` kernel for this project in the user's Jupyter data folder (idempotent). */
 export async function ensureKernel(): Promise<void> {
   step('Noyau Jupyter « tslab »');
-  const { dir, fromJupyter } = jupyterDataDir();
+  const { dir, source } = jupyterDataDir();
   const kernels = join(dir, 'kernels');
   const changed = writeKernelSpec(kernels);
   info(`${changed ? 'Enregistré' : 'Déjà enregistré'} : ${join(kernels, KERNEL_NAME, 'kernel.json')} (lance le tslab de ce projet).`);
-  if (!fromJupyter) info('Jupyter n\'est pas encore installé : il trouvera ce noyau quand il le sera.');
+  if (source === 'JUPYTER_DATA_DIR') info('Dossier donné par JUPYTER_DATA_DIR.');
+  if (source === 'default') {
+    info('Jupyter n\'est pas sur le PATH : noyau écrit dans le dossier Jupyter par défaut de cet utilisateur ;');
+    info('Jupyter l\'y trouvera une fois installé (`npm start` l\'installe aussi dans .venv/ avec ce noyau).');
+  }
 }
