@@ -1,66 +1,160 @@
-/** Decoding a photo file (PNG, JPEG, WebP, GIF) to RGBA pixels with sharp, with French errors naming the file. */
+/**
+ * Decoding a photo (PNG, JPEG, WebP, GIF) to 8-bit pixels with sharp, the way Pillow's `Image.open`
+ * sees them, with French errors that name the file. Only decoding happens here: every pixel
+ * operation of the course is done by this module's own code, to match Pillow's arithmetic.
+ */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp from 'sharp';
 
-/** Decoded pixels: RGBA, 8 bits per channel, row-major. */
-export interface DecodedImage {
+/** 8-bit pixels, row-major, 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels interleaved. */
+export interface RawImage {
   width: number;
   height: number;
-  rgba: Uint8Array;
-  format: string;
+  channels: 1 | 2 | 3 | 4;
+  data: Uint8Array;
 }
 
-/** Default limit on the pixels of a photo (100 megapixels): larger files are refused, not decoded. */
+/** Formats accepted for a student's photo. */
+export type PhotoFormat = 'png' | 'jpeg' | 'webp' | 'gif';
+
+/** A decoded photo: its pixels (EXIF orientation applied) and the format it was stored in. */
+export interface DecodedImage extends RawImage {
+  format: PhotoFormat;
+}
+
+/** Options of decodeImage. */
+export interface DecodeOptions {
+  /** Refuse images above this many pixels, before decoding them (default DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+  /** Name used in error messages (default: the file's name, or « image envoyée » for bytes). */
+  name?: string;
+}
+
+/** Default limit on a photo's pixels (100 megapixels): a phone photo has 12 to 50. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
-const SUPPORTED = new Set(['png', 'jpeg', 'webp', 'gif']);
+const SUPPORTED: ReadonlySet<string> = new Set<PhotoFormat>(['png', 'jpeg', 'webp', 'gif']);
+const EXPECTED = '(PNG, JPEG, WebP ou GIF attendus)';
 
-/** An error for the user, naming the image. */
-function imageError(name: string, reason: string): Error {
-  return new Error(`Impossible de lire l'image « ${name} » : ${reason}`);
+/** An image that cannot be used, with the file's name and the reason, both in the French message. */
+export class ImageReadError extends Error {
+  constructor(
+    /** The name shown to the user (file name, or the name given in the options). */
+    readonly file: string,
+    /** What is wrong, in French, ending with a full stop. */
+    readonly reason: string,
+  ) {
+    super(`Impossible de lire l'image « ${file} » : ${reason}`);
+    this.name = 'ImageReadError';
+  }
 }
 
-/** Reads and decodes a photo; EXIF orientation is applied (phone photos), the first frame of a GIF is used. */
-export async function decodeImage(input: string | Buffer, options: { maxPixels?: number; name?: string } = {}): Promise<DecodedImage> {
-  const name = options.name ?? (typeof input === 'string' ? basename(input) : 'image envoyée');
-  let bytes: Buffer;
-  if (typeof input === 'string') {
-    try {
-      bytes = await readFile(input);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw imageError(name, code === 'ENOENT' ? `le fichier n'existe pas (${input}).` : `lecture impossible (${(error as Error).message}).`);
-    }
-  } else {
-    bytes = input;
+async function readBytes(path: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ImageReadError(name, `le fichier n'existe pas (${path}).`);
+    if (code === 'EISDIR') throw new ImageReadError(name, `c'est un dossier, pas un fichier (${path}).`);
+    if (code === 'EACCES' || code === 'EPERM') throw new ImageReadError(name, `lecture interdite (droits insuffisants sur ${path}).`);
+    throw new ImageReadError(name, `lecture impossible (${(error as Error).message}).`);
   }
-  if (bytes.length === 0) throw imageError(name, 'le fichier est vide.');
+}
+
+/** The format announced by the file's first bytes, to tell a damaged photo from a file that is no photo at all. */
+function sniffFormat(bytes: Buffer): PhotoFormat | undefined {
+  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  if (bytes.length >= 6 && /^GIF8[79]a$/.test(bytes.toString('latin1', 0, 6))) return 'gif';
+  if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  return undefined;
+}
+
+/** The decoder's own words, for whoever has to look into the file. */
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0].trim().replace(/[.:]$/, '') || 'erreur inconnue';
+}
+
+function megapixels(pixels: number): string {
+  return (pixels / 1e6).toLocaleString('fr-FR', { maximumFractionDigits: 1 });
+}
+
+/**
+ * Pillow's CMYK to RGB (`cmyk2rgb`, used by `convert('L')` via RGB): naive, no colour profile,
+ * with Pillow's rounded division by 255.
+ */
+function cmykToRgb(cmyk: Uint8Array, pixels: number): Uint8Array {
+  const rgb = new Uint8Array(pixels * 3);
+  for (let i = 0, p = 0, q = 0; i < pixels; i++, p += 4, q += 3) {
+    const nk = 255 - cmyk[p + 3];
+    for (let c = 0; c < 3; c++) {
+      const t = cmyk[p + c] * nk + 128;
+      rgb[q + c] = nk - (((t >> 8) + t) >> 8);
+    }
+  }
+  return rgb;
+}
+
+/**
+ * Reads and decodes a photo (path or bytes) to 8-bit pixels as Pillow would see them: embedded ICC
+ * profiles are ignored (the course ignores them), 16-bit channels keep their high byte, CMYK is
+ * converted with Pillow's formula, an animated GIF gives its first frame. Deliberate differences:
+ * the EXIF orientation is applied, so a phone photo taken upright stays upright (the course left
+ * it lying on its side); and a 16-bit grey PNG keeps its high byte too, where Pillow's
+ * `convert('L')` clips its values at 255 and so turns almost the whole picture white.
+ * Throws an ImageReadError, in French and naming the file, for anything unusable.
+ */
+export async function decodeImage(input: string | Buffer, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const name = options.name ?? (typeof input === 'string' ? basename(input) : 'image envoyée');
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels > 0)) throw new RangeError(`maxPixels must be positive, got ${maxPixels}`);
+  const bytes = typeof input === 'string' ? await readBytes(input, name) : input;
+  if (bytes.length === 0) throw new ImageReadError(name, 'le fichier est vide.');
+
+  // The header alone says the format and the size: a decompression bomb is refused before decoding.
   let metadata: sharp.Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch {
-    throw imageError(name, "le fichier n'est pas une image reconnue (PNG, JPEG, WebP ou GIF attendus).");
-  }
-  if (!metadata.format || !SUPPORTED.has(metadata.format)) {
-    throw imageError(name, `format « ${metadata.format ?? 'inconnu'} » non pris en charge (PNG, JPEG, WebP ou GIF attendus).`);
-  }
-  const pixels = (metadata.width ?? 0) * (metadata.pageHeight ?? metadata.height ?? 0);
-  if (pixels > maxPixels) {
-    throw imageError(name, `l'image est trop grande (${metadata.width} x ${metadata.height} pixels, ${(pixels / 1e6).toFixed(0)} mégapixels ; limite : ${(maxPixels / 1e6).toFixed(0)}).`);
-  }
-  try {
-    // failOn 'truncated' refuses cut-off files instead of decoding a half-grey picture.
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
-      .rotate()
-      .toColourspace('srgb')
-      .ensureAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 4) throw new Error(`${info.channels} channels`);
-    return { width: info.width, height: info.height, rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), format: metadata.format };
   } catch (error) {
-    throw imageError(name, `le fichier est abîmé ou incomplet (${(error as Error).message.split('\n')[0]}).`);
+    if (sniffFormat(bytes)) throw new ImageReadError(name, `le fichier est abîmé ou incomplet (${firstLine(error)}).`);
+    throw new ImageReadError(name, `le fichier n'est pas une image reconnue ${EXPECTED}.`);
+  }
+  const format = metadata.format as string | undefined;
+  if (!format || !SUPPORTED.has(format)) {
+    // iPhones save HEIC by default: say how to get a JPEG instead.
+    const heic = format === 'heif' && metadata.compression === 'hevc';
+    const shown = heic ? 'HEIC' : format === 'heif' ? 'AVIF' : (format ?? 'inconnu').toUpperCase();
+    const hint = heic ? ' Exportez la photo en JPEG (sur iPhone : Réglages > Appareil photo > Formats > « Le plus compatible »).' : '';
+    throw new ImageReadError(name, `le format « ${shown} » n'est pas pris en charge ${EXPECTED}.${hint}`);
+  }
+  const width = metadata.width ?? 0;
+  const height = metadata.pageHeight ?? metadata.height ?? 0;
+  if (width < 1 || height < 1) throw new ImageReadError(name, "l'image n'a aucun pixel.");
+  if (width * height > maxPixels) {
+    throw new ImageReadError(
+      name,
+      `l'image est trop grande (${width} x ${height} pixels, soit ${megapixels(width * height)} mégapixels ; limite : ${megapixels(maxPixels)} mégapixels).`,
+    );
+  }
+
+  const cmyk = metadata.space === 'cmyk';
+  try {
+    // failOn 'error' refuses a cut-off file instead of returning a half-grey picture, as Pillow does.
+    // sharp's own pixel limit stays on, in case the header understated the size.
+    const limitInputPixels = Number.isFinite(maxPixels) ? Math.ceil(maxPixels) : false;
+    let pipeline = sharp(bytes, { limitInputPixels, failOn: 'error', pages: 1, ignoreIcc: true }).autoOrient();
+    // Without this, libvips would convert CMYK through a colour profile; Pillow uses a plain formula.
+    if (cmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (cmyk) {
+      if (info.channels !== 4) throw new Error(`CMYK with ${info.channels} channels`);
+      return { width: info.width, height: info.height, channels: 3, data: cmykToRgb(pixels, info.width * info.height), format: format as PhotoFormat };
+    }
+    if (info.channels < 1 || info.channels > 4) throw new Error(`${info.channels} channels`);
+    return { width: info.width, height: info.height, channels: info.channels as RawImage['channels'], data: pixels, format: format as PhotoFormat };
+  } catch (error) {
+    throw new ImageReadError(name, `le fichier est abîmé ou incomplet (${firstLine(error)}).`);
   }
 }

@@ -1,19 +1,27 @@
 /**
- * A photo to the model's input exactly as the course does it with Pillow: grayscale, longest side
- * to 20 px (Lanczos), sharpen, centred on a white 28x28 canvas, inverted, scaled to [0,1].
- * Does not load TensorFlow, so the web app and tests use it cheaply.
+ * A student's photo to the model's input exactly as the course does it with Pillow: grey levels,
+ * longest side to 20 px (Lanczos), sharpen, centred on a white 28x28 canvas, inverted, scaled to
+ * [0, 1] — the same 784 numbers as the course's Python code. Two deliberate improvements, both
+ * harmless for ordinary photos: the EXIF orientation is applied, and transparency becomes white.
+ * TensorFlow is not imported here (only its types), so the web app and tests use this cheaply.
  */
-import type * as tfTypes from '@tensorflow/tfjs-node';
+import type * as Tfjs from '@tensorflow/tfjs-node';
 import sharp from 'sharp';
-import { decodeImage } from './decode';
-import { centerOnCanvas, fitLongestSide, invertAndScale, resizeLanczos, sharpen, toGrayscale, type GrayImage } from './gray';
+import { centerOnCanvas, invertAndScale } from './canvas';
+import { decodeImage, type DecodeOptions, type RawImage } from './decode';
+import { toGrayscale, type GrayImage } from './grayscale';
+import { fitLongestSide, resizeLanczos } from './lanczos';
+import { sharpen } from './sharpen';
 
-export * from './gray';
-export * from './decode';
+export { centerOnCanvas, invertAndScale } from './canvas';
+export { DEFAULT_MAX_PIXELS, ImageReadError, decodeImage, type DecodeOptions, type DecodedImage, type PhotoFormat, type RawImage } from './decode';
+export { toGrayscale, type GrayImage } from './grayscale';
+export { fitLongestSide, resizeLanczos, roundHalfEven } from './lanczos';
+export { sharpen } from './sharpen';
 
 /** Side of the model's input image. */
 export const INPUT_SIDE = 28;
-/** Longest side of the garment inside the input image, as in the course. */
+/** Longest side of the photo once resized, inside the input image (the course's 20). */
 export const CONTENT_SIDE = 20;
 
 /** A photo prepared for the model, with what is useful to show it. */
@@ -22,67 +30,88 @@ export interface PreprocessedPhoto {
   input: Float32Array;
   /** The 28x28 image as the model sees it (inverted: garment bright on black), 0-255. */
   display: Uint8Array;
-  /** The 28x28 canvas before inversion (garment dark on white). */
+  /** The 28x28 canvas before inversion (garment dark on white), 0-255. */
   canvas: Uint8Array;
-  /** Original size of the photo (after EXIF orientation). */
+  /** Width of the original photo (after EXIF orientation). */
   width: number;
+  /** Height of the original photo (after EXIF orientation). */
   height: number;
-  /** Size of the garment once resized (longest side 20). */
+  /** Size of the photo once resized (longest side 20). */
   resized: { width: number; height: number };
 }
 
 /** Options of preprocessPhoto. */
-export interface PreprocessOptions {
-  /** Refuse photos above this many pixels (default 100 megapixels). */
-  maxPixels?: number;
-  /** Name used in error messages (defaults to the file name). */
-  name?: string;
-}
+export type PreprocessOptions = DecodeOptions;
 
-/** Prepares a photo (a path or its bytes) as the course does, for the model and for display. */
-export async function preprocessPhoto(input: string | Buffer, options: PreprocessOptions = {}): Promise<PreprocessedPhoto> {
-  const decoded = await decodeImage(input, options);
-  const gray = toGrayscale(decoded.rgba, decoded.width, decoded.height);
-  const size = fitLongestSide(gray.width, gray.height, CONTENT_SIDE);
-  const garment = sharpen(resizeLanczos(gray, size.width, size.height));
+/** The course's preprocessing on pixels already decoded (any size, 1 to 4 channels). */
+export function preprocessPixels(image: RawImage): PreprocessedPhoto {
+  const gray = toGrayscale(image);
+  const resized = fitLongestSide(gray.width, gray.height, CONTENT_SIDE);
+  const garment = sharpen(resizeLanczos(gray, resized.width, resized.height));
   const canvas = centerOnCanvas(garment, INPUT_SIDE, 255);
-  const inputValues = invertAndScale(canvas);
   return {
-    input: inputValues,
+    input: invertAndScale(canvas),
     display: canvas.data.map((v) => 255 - v),
     canvas: canvas.data,
-    width: decoded.width,
-    height: decoded.height,
-    resized: size,
+    width: image.width,
+    height: image.height,
+    resized,
   };
 }
 
-/** Stacks prepared photos into the model's input tensor [n, 28, 28, 1] (the caller passes its tf module). */
-export function photosToTensor(tf: typeof tfTypes, photos: PreprocessedPhoto[]): tfTypes.Tensor4D {
-  const values = new Float32Array(photos.length * INPUT_SIDE * INPUT_SIDE);
-  photos.forEach((photo, i) => values.set(photo.input, i * INPUT_SIDE * INPUT_SIDE));
+/**
+ * Prepares a photo (a path or the file's bytes; PNG, JPEG, WebP or GIF) as the course does.
+ * Throws an ImageReadError with a French message naming the file when it cannot be used.
+ */
+export async function preprocessPhoto(input: string | Buffer, options: PreprocessOptions = {}): Promise<PreprocessedPhoto> {
+  return preprocessPixels(await decodeImage(input, options));
+}
+
+/** Stacks prepared photos into the model's input tensor [n, 28, 28, 1], with the tf module the caller loaded. */
+export function photosToTensor(tf: Pick<typeof Tfjs, 'tensor4d'>, photos: readonly PreprocessedPhoto[]): Tfjs.Tensor4D {
+  const size = INPUT_SIDE * INPUT_SIDE;
+  const values = new Float32Array(photos.length * size);
+  photos.forEach((photo, i) => {
+    if (photo.input.length !== size) throw new RangeError(`photo ${i} has ${photo.input.length} input values, expected ${size}`);
+    values.set(photo.input, i * size);
+  });
   return tf.tensor4d(values, [photos.length, INPUT_SIDE, INPUT_SIDE, 1]);
 }
 
-/** Encodes a grey image as PNG, optionally enlarged by an integer factor (nearest neighbour: pixels stay visible). */
+/** Encodes a grey image as PNG, optionally enlarged `scale` times by repeating pixels (a 28x28 input stays crisp). */
 export async function grayPng(image: GrayImage, scale = 1): Promise<Buffer> {
-  let png = sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 1 } });
-  if (scale > 1) png = png.resize(image.width * scale, image.height * scale, { kernel: 'nearest' });
-  return png.png().toBuffer();
+  if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
+  const width = image.width * scale;
+  const height = image.height * scale;
+  let pixels = image.data;
+  if (scale > 1) {
+    pixels = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) {
+      const source = Math.floor(y / scale) * image.width;
+      for (let x = 0; x < width; x++) pixels[y * width + x] = image.data[source + Math.floor(x / scale)];
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 1 } }).png().toBuffer();
 }
 
-/** The photo (flattened on white) beside the 28x28 image the model receives, as one PNG `height` pixels high. */
+/** The photo (oriented, flattened on white) beside the 28x28 image the model receives, as one PNG `height` pixels high. */
 export async function beforeAfterPng(input: string | Buffer, photo: PreprocessedPhoto, height = 168): Promise<Buffer> {
-  const original = await sharp(input, { pages: 1 }).rotate().flatten({ background: '#ffffff' }).resize({ height, width: Math.min(3 * height, Math.max(1, Math.round((height * photo.width) / photo.height))), fit: 'inside' }).png().toBuffer();
-  const originalSize = await sharp(original).metadata();
-  const modelInput = await grayPng({ width: INPUT_SIDE, height: INPUT_SIDE, data: photo.display }, Math.max(1, Math.floor(height / INPUT_SIDE)));
+  const photoWidth = Math.min(3 * height, Math.max(1, Math.round((height * photo.width) / photo.height)));
+  const original = await sharp(input, { pages: 1 })
+    .autoOrient()
+    .flatten({ background: '#ffffff' })
+    .resize({ width: photoWidth, height, fit: 'inside' })
+    .png()
+    .toBuffer({ resolveWithObject: true });
+  const scale = Math.max(1, Math.floor(height / INPUT_SIDE));
+  const inputSide = scale * INPUT_SIDE;
+  const modelInput = await grayPng({ width: INPUT_SIDE, height: INPUT_SIDE, data: photo.display }, scale);
   const gap = 16;
-  const inputSide = Math.max(1, Math.floor(height / INPUT_SIDE)) * INPUT_SIDE;
-  const width = (originalSize.width ?? height) + gap + inputSide;
-  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+  const total = Math.max(height, inputSide);
+  return sharp({ create: { width: original.info.width + gap + inputSide, height: total, channels: 3, background: '#ffffff' } })
     .composite([
-      { input: original, left: 0, top: Math.floor((height - (originalSize.height ?? height)) / 2) },
-      { input: modelInput, left: (originalSize.width ?? height) + gap, top: Math.floor((height - inputSide) / 2) },
+      { input: original.data, left: 0, top: Math.floor((total - original.info.height) / 2) },
+      { input: modelInput, left: original.info.width + gap, top: Math.floor((total - inputSide) / 2) },
     ])
     .png()
     .toBuffer();
