@@ -96,6 +96,8 @@ async function main(): Promise<void> {
       onOutput: (output) => {
         if (output.output_type === 'stream' && output.name === 'stdout') {
           const text = Array.isArray(output.text) ? output.text.join('') : output.text;
+          // Results as soon as they are printed (a long run stopped later still shows them in its log).
+          for (const line of text.split('\n')) if (/^(Erreur|Précision)\s*:/.test(line)) process.stderr.write(`    ${line}\n`);
           if (/Époque|ms\/pas/.test(text)) process.stderr.write(`    ${text.replace(/^\r/, '').replace(/\r/g, '\n    ').trimEnd()}\n`);
         }
       },
