@@ -1,4 +1,5 @@
 /** PNG pictures: figures rasterised from our SVG by sharp (librsvg), and grids of small grey images. */
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import type { Figure } from './figures';
 import { renderSvg } from './svg';
@@ -9,18 +10,6 @@ export const DEFAULT_SCALE = 2;
 
 // PNG's pHYs chunk is in pixels per metre; 72 dpi is "one pixel per CSS pixel".
 const CSS_DPI = 72;
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /**
  * Records the device scale in the PNG's pHYs chunk (72 dpi per CSS pixel), so that `show` can give

@@ -1,4 +1,5 @@
 /** Photos the preprocessing tests make themselves: a garment on a plain background, noise, photo-like scenes. */
+import { crc32 } from 'node:zlib';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { RawImage } from '../../../lib/preprocess';
@@ -105,18 +106,6 @@ export function boundingBox(pixels: Uint8Array, threshold: number, side = 28) {
     }
   }
   return { left, right, top, bottom, width: right - left + 1, height: bottom - top + 1 };
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function pngChunk(type: string, body: Buffer): Buffer {
