@@ -1,0 +1,164 @@
+/**
+ * `ImageDataGenerator.flow(x, y, batch_size)`: shuffled batches of augmented images, endlessly.
+ *
+ * What a pass and an epoch are, here and in Keras:
+ * - Keras' iterator cuts each permutation of the n images into ceil(n / batchSize) batches, the
+ *   last one smaller (48 000 / 256: 187 batches of 256, then one of 128), and draws a new
+ *   permutation when it starts over. `flowBatches` and `augmentedDataset` do exactly that. Each
+ *   flow has its own NumPy-compatible stream: with `seed: s`, its batches are, bit for bit, those
+ *   of Keras' `flow` (no seed, as in the course) after `np.random.seed(s)`. In the course, the
+ *   training and validation flows share NumPy's global stream instead; the distribution is the same.
+ * - `model.fitDataset(dataset, { batchesPerEpoch: 187 })` keeps one iterator for all epochs, so the
+ *   passes do not line up with epochs: epoch 2 starts with the 128 images left over from the first
+ *   permutation, as when one calls `next()` on Keras' flow.
+ * - tf.keras 2's `fit(flow, steps_per_epoch=187)` instead starts every epoch on a fresh
+ *   permutation and uses 187 of its 188 batches (in a shuffled order); keras 3.15 alternates
+ *   epochs of 187 batches and of 1 batch, with an "input ran out of data" warning (seen by running
+ *   its EpochIterator). Give the flow `batchesPerEpoch: 187` too (the same number as fitDataset's)
+ *   to get the tf.keras 2 behaviour, minus the shuffled batch order: the 128 left-over images of
+ *   each permutation are then never used.
+ * - Each new iterator of `augmentedDataset` (fitDataset makes one per epoch for its validation
+ *   data) restarts at the first batch of a new permutation, the stream going on, as Keras' `reset()`
+ *   and tf.keras 2's validation: every epoch's validation sees freshly augmented images.
+ */
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../backend';
+import { freshSeed, NumpyRandom } from './random';
+import { augmentImageInto, checkAugmentationOptions, COURSE_AUGMENTATION, type AugmentationOptions } from './transform';
+
+/** How to flow the data, as Keras' `flow(x, y, batch_size=..., shuffle=...)`. */
+export interface FlowOptions {
+  /** Images per batch (Keras' default: 32; the course's: 256). */
+  batchSize?: number;
+  /** Draw a new permutation at each pass (Keras' default: true). */
+  shuffle?: boolean;
+  /** Seed of the flow's stream; defaults to `augmentation.seed`, else a fresh one. */
+  seed?: number;
+  /** The random transformations; default: the course's. `null`: none (plain shuffled batches). */
+  augmentation?: AugmentationOptions | null;
+  /** Start a new permutation after this many batches (tf.keras 2's `steps_per_epoch`); default: after the whole pass. */
+  batchesPerEpoch?: number;
+}
+
+/** One batch: images [b, h, w, c] and their targets (rows of `ys`). The consumer disposes them. */
+export type AugmentedBatch = {
+  xs: tfTypes.Tensor4D;
+  ys: tfTypes.Tensor2D;
+};
+
+/** The arrays of one batch, before they become tensors. */
+export interface BatchArrays {
+  /** Which images (rows of xs), in batch order. */
+  indices: Int32Array;
+  images: Float32Array;
+  targets: Float32Array | Int32Array | Uint8Array;
+}
+
+/** Keras' NumpyArrayIterator over JavaScript copies of the data: the state (stream, batches seen) survives new passes. */
+export class ImageFlow {
+  /** Images in the data. */
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly batchSize: number;
+  /** Batches produced so far, over all passes (Keras' `total_batches_seen`). */
+  totalBatchesSeen = 0;
+  private readonly images: Float32Array;
+  private readonly targets: Float32Array | Int32Array | Uint8Array;
+  private readonly targetShape: number[];
+  private readonly targetDtype: tfTypes.DataType;
+  private readonly targetSize: number;
+  private readonly random: NumpyRandom;
+  private readonly shuffle: boolean;
+  private readonly augmentation: AugmentationOptions | null;
+  private readonly batchesPerEpoch: number | undefined;
+
+  constructor(xs: tfTypes.Tensor, ys: tfTypes.Tensor, options: FlowOptions = {}) {
+    if (xs.rank !== 4) throw new Error(`Images must be a tensor [n, height, width, channels], got shape [${xs.shape.join(', ')}].`);
+    if (ys.rank < 1 || ys.shape[0] !== xs.shape[0]) {
+      throw new Error(`Targets must have one row per image: images [${xs.shape.join(', ')}], targets [${ys.shape.join(', ')}].`);
+    }
+    const batchSize = options.batchSize ?? 32;
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}.`);
+    const perEpoch = options.batchesPerEpoch;
+    if (perEpoch !== undefined && !(Number.isInteger(perEpoch) && perEpoch > 0)) {
+      throw new RangeError(`batchesPerEpoch must be a positive integer, got ${perEpoch}.`);
+    }
+    this.augmentation = options.augmentation === undefined ? COURSE_AUGMENTATION : options.augmentation;
+    if (this.augmentation) checkAugmentationOptions(this.augmentation);
+    [this.count, this.height, this.width, this.channels] = xs.shape as [number, number, number, number];
+    if (this.count === 0) throw new Error('Cannot flow an empty set of images.');
+    this.batchSize = batchSize;
+    this.batchesPerEpoch = perEpoch;
+    this.shuffle = options.shuffle ?? true;
+    this.random = new NumpyRandom(options.seed ?? this.augmentation?.seed ?? freshSeed());
+    // One copy in JavaScript, made once: each batch is then built without a round trip to TensorFlow.
+    this.images = xs.dtype === 'float32' ? (xs.dataSync() as Float32Array) : Float32Array.from(xs.dataSync());
+    this.targets = ys.dataSync() as Float32Array | Int32Array | Uint8Array;
+    this.targetShape = ys.shape.slice(1);
+    this.targetDtype = ys.dtype;
+    this.targetSize = this.targetShape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Batches per full pass over the data: ceil(n / batchSize), the last one smaller (Keras' `len(flow)`). */
+  get batchesPerPass(): number {
+    return Math.ceil(this.count / this.batchSize);
+  }
+
+  /**
+   * One pass after another, from the first batch of a new permutation (Keras' `_flow_index` after
+   * `reset()`), endlessly. Each call starts over; the stream goes on.
+   */
+  *arrays(): Generator<BatchArrays, void, undefined> {
+    const size = this.height * this.width * this.channels;
+    let order = new Int32Array(0);
+    let batchIndex = 0;
+    for (;;) {
+      if (batchIndex === 0) order = this.shuffle ? this.random.permutation(this.count) : Int32Array.from({ length: this.count }, (_, i) => i);
+      const start = batchIndex * this.batchSize;
+      const n = Math.min(this.batchSize, this.count - start);
+      batchIndex = start + n < this.count && batchIndex + 1 !== this.batchesPerEpoch ? batchIndex + 1 : 0;
+      this.totalBatchesSeen++;
+      const indices = order.slice(start, start + n);
+      const images = new Float32Array(n * size);
+      const targets = new (this.targets.constructor as Float32ArrayConstructor)(n * this.targetSize);
+      for (let k = 0; k < n; k++) {
+        const source = indices[k];
+        if (this.augmentation) {
+          augmentImageInto(this.images, source * size, images, k * size, this.height, this.width, this.channels, this.augmentation, this.random);
+        } else {
+          images.set(this.images.subarray(source * size, (source + 1) * size), k * size);
+        }
+        targets.set(this.targets.subarray(source * this.targetSize, (source + 1) * this.targetSize), k * this.targetSize);
+      }
+      yield { indices, images, targets };
+    }
+  }
+
+  /** The same passes as tensors {xs, ys}, which the consumer disposes (fitDataset and evaluateDataset do). */
+  *batches(): Generator<AugmentedBatch, void, undefined> {
+    const tf = loadNativeTf();
+    for (const { images, targets, indices } of this.arrays()) {
+      yield {
+        xs: tf.tensor4d(images, [indices.length, this.height, this.width, this.channels]),
+        ys: tf.tensor(targets, [indices.length, ...this.targetShape], this.targetDtype) as unknown as tfTypes.Tensor2D,
+      };
+    }
+  }
+}
+
+/** An endless generator of augmented batches {xs, ys} (Keras' `flow`), for a custom loop (`for ... of`, `for await`); dispose each batch. */
+export function flowBatches(xs: tfTypes.Tensor4D, ys: tfTypes.Tensor2D, options: FlowOptions = {}): Generator<AugmentedBatch, void, undefined> {
+  return new ImageFlow(xs, ys, options).batches();
+}
+
+/**
+ * The flow as an endless tf.data dataset, to pass to `model.fitDataset(dataset, { epochs,
+ * batchesPerEpoch, validationData: augmentedDataset(...), validationBatches })`. Each iterator
+ * restarts on a new permutation, the random stream going on (see the module's comment).
+ */
+export function augmentedDataset(xs: tfTypes.Tensor4D, ys: tfTypes.Tensor2D, options: FlowOptions = {}): tfTypes.data.Dataset<AugmentedBatch> {
+  const flow = new ImageFlow(xs, ys, options);
+  return loadNativeTf().data.generator(() => flow.batches());
+}

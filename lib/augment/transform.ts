@@ -1,0 +1,295 @@
+/**
+ * Keras' `ImageDataGenerator.get_random_transform` and `apply_affine_transform` (keras 3
+ * `keras.src.legacy.preprocessing.image`, unchanged from tf.keras 2), ported to plain JavaScript.
+ *
+ * Keras' quirks are kept on purpose, so that the lab trains on the same distribution of images:
+ * - `shearRange` is in DEGREES (Keras applies `np.deg2rad`), so the course's 0.3 shears by
+ *   tan(0.3 deg) ~ 0.005: about a tenth of a pixel across a 28-pixel image, close to nothing.
+ * - `tx` is drawn from `heightShiftRange` times the height and `ty` from `widthShiftRange` times
+ *   the width, but Keras then swaps the axes (its matrix is written for (x, y), NumPy indexes
+ *   (row, col)): `tx` ends up moving the content along columns, `ty` along rows. With equal
+ *   ranges on square images, as in the course, nobody can tell.
+ * - The centre of `transform_matrix_offset_center` uses the height for the coordinate that
+ *   becomes the column after the swap (and the width for the row): exact for square images only.
+ * - Zoom factors above 1 zoom OUT (the output samples a larger area of the input).
+ */
+import { integerBelow, uniform, type RandomSource } from './random';
+
+// Read once: in a vm context (jest's) each lookup of the global Math made the pixel loop 30x slower.
+const { floor, cos, sin, PI } = Math;
+
+/** A shift range as Keras takes it: a fraction (< 1) of the size, a number of pixels, or a list of pixel values. */
+export type ShiftRange = number | readonly number[];
+
+/** The generator's settings, named and meant as Keras' `ImageDataGenerator` arguments. */
+export interface AugmentationOptions {
+  /** `rotation_range`: rotation angle drawn in [-r, r] DEGREES, counter-clockwise when positive. */
+  rotationRange: number;
+  /** `width_shift_range`: a fraction of the width if below 1, else pixels (an integer n: whole pixels in (-n, n)). */
+  widthShiftRange: ShiftRange;
+  /** `height_shift_range`: a fraction of the height if below 1, else pixels (an integer n: whole pixels in (-n, n)). */
+  heightShiftRange: ShiftRange;
+  /** `shear_range`: shear angle drawn in [-s, s] DEGREES (so 0.3 is a tiny shear, as in Keras). */
+  shearRange: number;
+  /** `zoom_range`: z gives factors in [1 - z, 1 + z] for each axis independently, or give [lower, upper]; above 1 shrinks the content. */
+  zoomRange: number | readonly [number, number];
+  /** `fill_mode`: only 'nearest' (Keras' default, the course's): points outside take the nearest edge pixel. */
+  fillMode?: 'nearest';
+  /** Default seed of augmentBatch and the flows; without one, each run differs (as Keras without `np.random.seed`). */
+  seed?: number;
+}
+
+/** The lab's `ImageDataGenerator(rotation_range=8, width_shift_range=0.08, shear_range=0.3, height_shift_range=0.08, zoom_range=0.08)`. */
+export const COURSE_AUGMENTATION: Readonly<AugmentationOptions> = Object.freeze({
+  rotationRange: 8,
+  widthShiftRange: 0.08,
+  heightShiftRange: 0.08,
+  shearRange: 0.3,
+  zoomRange: 0.08,
+});
+
+/** One transformation, as Keras' `get_random_transform` returns it (angles in degrees, shifts in pixels). */
+export interface TransformParameters {
+  /** Rotation, degrees. */
+  theta: number;
+  /** Keras' tx, pixels: drawn from heightShiftRange, moves the content along columns (tx > 0: to the left). */
+  tx: number;
+  /** Keras' ty, pixels: drawn from widthShiftRange, moves the content along rows (ty > 0: upwards). */
+  ty: number;
+  /** Shear, degrees. */
+  shear: number;
+  /** Zoom factor Keras names x (after the axis swap it scales columns). */
+  zx: number;
+  /** Zoom factor Keras names y (after the axis swap it scales rows). */
+  zy: number;
+}
+
+/** The parameters that change nothing. */
+export const IDENTITY_TRANSFORM: Readonly<TransformParameters> = Object.freeze({ theta: 0, tx: 0, ty: 0, shear: 0, zx: 1, zy: 1 });
+
+/** A 3x3 matrix, rows first. */
+export type Matrix3 = [[number, number, number], [number, number, number], [number, number, number]];
+
+/** Throws a clear error for settings Keras would refuse or this port does not do. */
+export function checkAugmentationOptions(options: AugmentationOptions): void {
+  const fill = options.fillMode ?? 'nearest';
+  if (fill !== 'nearest') throw new Error(`fillMode '${String(fill)}' is not supported: only 'nearest' (the course's) is.`);
+  for (const key of ['rotationRange', 'shearRange'] as const) {
+    if (!(Number.isFinite(options[key]) && options[key] >= 0)) throw new RangeError(`${key} must be a number >= 0, got ${options[key]}.`);
+  }
+  for (const key of ['widthShiftRange', 'heightShiftRange'] as const) {
+    const range = options[key];
+    const values = typeof range === 'number' ? [range] : range;
+    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => Number.isFinite(v))) {
+      throw new RangeError(`${key} must be a number or a non-empty list of numbers, got ${JSON.stringify(range)}.`);
+    }
+  }
+  zoomBounds(options.zoomRange);
+}
+
+/** Keras' `zoom_range` as [lower, upper]. */
+function zoomBounds(zoom: AugmentationOptions['zoomRange']): [number, number] {
+  if (typeof zoom === 'number' && Number.isFinite(zoom)) return [1 - zoom, 1 + zoom];
+  if (Array.isArray(zoom) && zoom.length === 2 && zoom.every((v) => Number.isFinite(v))) return [zoom[0], zoom[1]];
+  throw new RangeError(`zoomRange must be a number or a pair [lower, upper], got ${JSON.stringify(zoom)}.`);
+}
+
+/** One shift as Keras draws it from `*_shift_range`, scaled by `size` when the range is a fraction. */
+function drawShift(range: ShiftRange, size: number, random: RandomSource): number {
+  let shift: number;
+  if (typeof range === 'number' && !Number.isInteger(range)) {
+    // np.random.choice refuses a float, and Keras falls back to a uniform draw.
+    shift = uniform(random, -range, range);
+  } else {
+    // An integer n or a list: np.random.choice(n or list), then a random sign.
+    const picked = typeof range === 'number' ? integerBelow(random, range) : range[integerBelow(random, range.length)];
+    shift = picked * (integerBelow(random, 2) === 0 ? -1 : 1);
+  }
+  const largest = typeof range === 'number' ? range : Math.max(...range);
+  return largest < 1 ? shift * size : shift;
+}
+
+/**
+ * Draws one transformation in Keras' order (rotation, height shift, width shift, shear, zoom x,
+ * zoom y, then the two flip coins Keras always tosses), so a NumpyRandom seeded like
+ * `np.random.seed(s)` gives exactly Keras' parameters.
+ */
+export function randomTransform(options: AugmentationOptions, random: RandomSource, height = 28, width = 28): TransformParameters {
+  const theta = options.rotationRange ? uniform(random, -options.rotationRange, options.rotationRange) : 0;
+  const tx = isZeroRange(options.heightShiftRange) ? 0 : drawShift(options.heightShiftRange, height, random);
+  const ty = isZeroRange(options.widthShiftRange) ? 0 : drawShift(options.widthShiftRange, width, random);
+  const shear = options.shearRange ? uniform(random, -options.shearRange, options.shearRange) : 0;
+  const [low, high] = zoomBounds(options.zoomRange);
+  let zx = 1;
+  let zy = 1;
+  if (!(low === 1 && high === 1)) {
+    zx = uniform(random, low, high);
+    zy = uniform(random, low, high);
+  }
+  // Keras draws the flips' coins even when flips are off: drawn here too to stay on its stream.
+  uniform(random, 0, 1);
+  uniform(random, 0, 1);
+  return { theta, tx, ty, shear, zx, zy };
+}
+
+/** Python's truthiness of a shift range: 0 and [] mean no shift. */
+function isZeroRange(range: ShiftRange): boolean {
+  return typeof range === 'number' ? range === 0 : range.length === 0;
+}
+
+function multiply(a: Matrix3, b: Matrix3): Matrix3 {
+  const out = [[0, 0, 0], [0, 0, 0], [0, 0, 0]] as Matrix3;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) out[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j];
+  }
+  return out;
+}
+
+/** True when the parameters leave the image as it is (Keras then skips the resampling altogether). */
+export function isIdentity(p: TransformParameters): boolean {
+  return p.theta === 0 && p.tx === 0 && p.ty === 0 && p.shear === 0 && p.zx === 1 && p.zy === 1;
+}
+
+/**
+ * The matrix Keras' `apply_affine_transform` hands to `scipy.ndimage.affine_transform` for an image
+ * of `height` x `width` (channels last), as a 3x3 in homogeneous (row, col, 1) coordinates: the
+ * output pixel (r, c) takes the input at M (r, c, 1). It is rotation . shift . shear . zoom, moved
+ * about the centre, with x and y swapped into (row, col). Identity parameters give the identity.
+ */
+export function transformMatrix(p: TransformParameters, height = 28, width = 28): Matrix3 {
+  let m: Matrix3 = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  if (isIdentity(p)) return m;
+  if (p.theta !== 0) {
+    const theta = (p.theta * PI) / 180;
+    m = [[cos(theta), -sin(theta), 0], [sin(theta), cos(theta), 0], [0, 0, 1]];
+  }
+  if (p.tx !== 0 || p.ty !== 0) m = multiply(m, [[1, 0, p.tx], [0, 1, p.ty], [0, 0, 1]]);
+  if (p.shear !== 0) {
+    const shear = (p.shear * PI) / 180;
+    m = multiply(m, [[1, -sin(shear), 0], [0, cos(shear), 0], [0, 0, 1]]);
+  }
+  if (p.zx !== 1 || p.zy !== 1) m = multiply(m, [[p.zx, 0, 0], [0, p.zy, 0], [0, 0, 1]]);
+  const ox = height / 2 - 0.5;
+  const oy = width / 2 - 0.5;
+  m = multiply(multiply([[1, 0, ox], [0, 1, oy], [0, 0, 1]], m), [[1, 0, -ox], [0, 1, -oy], [0, 0, 1]]);
+  // Keras' M' = P M P with P swapping the first two coordinates: from its (x, y) to NumPy's (row, col).
+  return [[m[1][1], m[1][0], m[1][2]], [m[0][1], m[0][0], m[0][2]], [0, 0, 1]];
+}
+
+/**
+ * Resamples one image (`height` x `width` x `channels`, channels last, starting at `sourceOffset`)
+ * through `matrix` into `target` at `targetOffset`, as scipy's `affine_transform(order=1,
+ * mode='nearest')`: bilinear between the four neighbours, coordinates outside clamped to the edge.
+ */
+export function warpImage(
+  source: Float32Array,
+  sourceOffset: number,
+  target: Float32Array,
+  targetOffset: number,
+  height: number,
+  width: number,
+  matrix: Matrix3,
+  channels = 1,
+): void {
+  const [[a, b, e], [c, d, f]] = matrix;
+  if (channels !== 1) {
+    warpChannels(source, sourceOffset, target, targetOffset, height, width, a, b, e, c, d, f, channels);
+    return;
+  }
+  const lastRow = height - 1;
+  const lastCol = width - 1;
+  let out = targetOffset;
+  for (let i = 0; i < height; i++) {
+    // scipy's order of operations: shift first, then each coordinate's term.
+    const rowR = e + a * i;
+    const rowQ = f + c * i;
+    for (let j = 0; j < width; j++) {
+      const r = rowR + b * j;
+      const q = rowQ + d * j;
+      const r0 = floor(r);
+      const q0 = floor(q);
+      const fr = r - r0;
+      const fq = q - q0;
+      let v00: number, v01: number, v10: number, v11: number;
+      if (r0 >= 0 && q0 >= 0 && r0 < lastRow && q0 < lastCol) {
+        // Inside: most pixels of a small transformation, no clamping needed.
+        const p = sourceOffset + r0 * width + q0;
+        v00 = source[p];
+        v01 = source[p + 1];
+        v10 = source[p + width];
+        v11 = source[p + width + 1];
+      } else {
+        const ra = r0 < 0 ? 0 : r0 > lastRow ? lastRow : r0;
+        const rb = r0 < -1 ? 0 : r0 >= lastRow ? lastRow : r0 + 1;
+        const qa = q0 < 0 ? 0 : q0 > lastCol ? lastCol : q0;
+        const qb = q0 < -1 ? 0 : q0 >= lastCol ? lastCol : q0 + 1;
+        v00 = source[sourceOffset + ra * width + qa];
+        v01 = source[sourceOffset + ra * width + qb];
+        v10 = source[sourceOffset + rb * width + qa];
+        v11 = source[sourceOffset + rb * width + qb];
+      }
+      target[out++] = (v00 * (1 - fq) + v01 * fq) * (1 - fr) + (v10 * (1 - fq) + v11 * fq) * fr;
+    }
+  }
+}
+
+/** warpImage for several interleaved channels: the same coordinates for each, as Keras loops over channels. */
+function warpChannels(
+  source: Float32Array,
+  sourceOffset: number,
+  target: Float32Array,
+  targetOffset: number,
+  height: number,
+  width: number,
+  a: number,
+  b: number,
+  e: number,
+  c: number,
+  d: number,
+  f: number,
+  channels: number,
+): void {
+  const lastRow = height - 1;
+  const lastCol = width - 1;
+  const clampRow = (r: number) => (r < 0 ? 0 : r > lastRow ? lastRow : r);
+  const clampCol = (q: number) => (q < 0 ? 0 : q > lastCol ? lastCol : q);
+  let out = targetOffset;
+  for (let i = 0; i < height; i++) {
+    for (let j = 0; j < width; j++) {
+      const r = e + a * i + b * j;
+      const q = f + c * i + d * j;
+      const r0 = floor(r);
+      const q0 = floor(q);
+      const fr = r - r0;
+      const fq = q - q0;
+      const p00 = sourceOffset + (clampRow(r0) * width + clampCol(q0)) * channels;
+      const p01 = sourceOffset + (clampRow(r0) * width + clampCol(q0 + 1)) * channels;
+      const p10 = sourceOffset + (clampRow(r0 + 1) * width + clampCol(q0)) * channels;
+      const p11 = sourceOffset + (clampRow(r0 + 1) * width + clampCol(q0 + 1)) * channels;
+      for (let k = 0; k < channels; k++) {
+        target[out++] = (source[p00 + k] * (1 - fq) + source[p01 + k] * fq) * (1 - fr) + (source[p10 + k] * (1 - fq) + source[p11 + k] * fq) * fr;
+      }
+    }
+  }
+}
+
+/** Transforms one image with fresh random parameters into `target` (a plain copy when they change nothing, as Keras). */
+export function augmentImageInto(
+  source: Float32Array,
+  sourceOffset: number,
+  target: Float32Array,
+  targetOffset: number,
+  height: number,
+  width: number,
+  channels: number,
+  options: AugmentationOptions,
+  random: RandomSource,
+): void {
+  const params = randomTransform(options, random, height, width);
+  if (isIdentity(params)) {
+    const size = height * width * channels;
+    target.set(source.subarray(sourceOffset, sourceOffset + size), targetOffset);
+  } else {
+    warpImage(source, sourceOffset, target, targetOffset, height, width, transformMatrix(params, height, width), channels);
+  }
+}
