@@ -7,9 +7,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { executeNotebook, type ExecutionResult, type Notebook } from '../grading/runner';
 import { PROJECT_ROOT } from '../lib/paths';
+import { LAB_NOTEBOOKS, extraNotebooks } from './notebook-list';
 import { projectKernelSpec } from './setup/kernel';
 
-const NOTEBOOKS = ['exploration', 'classification', 'test_model'] as const;
+const NOTEBOOKS = [...LAB_NOTEBOOKS, ...extraNotebooks()];
 
 /** Results the course publishes (test accuracy), read from the cells tagged with these names. */
 const PUBLISHED: { tag: string; title: string; accuracy: number }[] = [
@@ -20,12 +21,15 @@ const PUBLISHED: { tag: string; title: string; accuracy: number }[] = [
 
 const HELP = `npm run lab [-- options]
 
-Exécute les notebooks du laboratoire (${NOTEBOOKS.join(', ')}) sur le noyau tslab, sans interface,
+Exécute les notebooks du laboratoire (${LAB_NOTEBOOKS.join(', ')}) sur le noyau tslab, sans interface,
 et affiche les précisions obtenues à côté de celles du cours.
 
 Options :
   --quick            mode rapide : petit échantillon et 1 époque (copies *.quick.ipynb,
-                     modèle dans .cache/modele-quick/ pour ne pas écraser modele/)
+                     modèle dans .cache/modele-quick/ pour ne pas écraser modele/) ;
+                     exécute aussi les notebooks complémentaires
+  --all              mode complet : les notebooks complémentaires aussi
+                     (${extraNotebooks().join(', ') || 'aucun pour l’instant'})
   --only a,b         seulement ces notebooks (par défaut : tous, dans l'ordre)
   --cell-timeout S   limite par cellule en secondes (par défaut : aucune)
   --help             cette aide
@@ -78,11 +82,13 @@ async function main(): Promise<void> {
   } else {
     delete env.ANALYSE_IMAGE_QUICK;
   }
-  console.log(`Laboratoire ${quick ? 'en mode rapide' : 'complet'} : ${(only ?? NOTEBOOKS).join(', ')}\n`);
+  // Quick mode is the smoke test of every notebook; full mode is the course, extras on demand.
+  const selected = only ?? (quick || process.argv.includes('--all') ? NOTEBOOKS : LAB_NOTEBOOKS);
+  console.log(`Laboratoire ${quick ? 'en mode rapide' : 'complet'} : ${selected.join(', ')}\n`);
   const folder = join(PROJECT_ROOT, 'notebooks');
   const results: { name: string; result: ExecutionResult }[] = [];
   for (const name of NOTEBOOKS) {
-    if (only && !only.includes(name)) continue;
+    if (!selected.includes(name)) continue;
     const outputPath = join(folder, `${name}.${quick ? 'quick' : 'executed'}.ipynb`);
     const result = await executeNotebook(join(folder, `${name}.ipynb`), {
       // The very kernel JupyterLab starts (the registered kernelspec), from the project root.

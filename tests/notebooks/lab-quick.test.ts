@@ -4,12 +4,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths';
 
+import { extraNotebooks } from '../../scripts/notebook-list';
+
 describe('the lab in quick mode', () => {
-  it('executes exploration, classification and test_model and reports the accuracies', () => {
-    const run = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/lab.ts', '--quick'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 300_000 });
+  it('executes the lab (exploration, classification, test_model) and every extra notebook, and reports the accuracies', () => {
+    const run = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/lab.ts', '--quick'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 900_000 });
     expect(run.stderr).not.toMatch(/ error \(|kernel-died|timeout \(/);
     expect(run.status).toBe(0);
-    for (const name of ['exploration', 'classification', 'test_model']) expect(run.stdout).toContain(`✓ ${name}`);
+    for (const name of ['exploration', 'classification', 'test_model', ...extraNotebooks()]) expect(run.stdout).toContain(`✓ ${name}`);
     expect(run.stdout).toMatch(/1 convolution, 10 époques\s+0\.9082\s+0\.\d{4}/);
     // The quick model goes to .cache/, never over the student's modele/.
     expect(existsSync(join(PROJECT_ROOT, '.cache', 'modele-quick', 'modele.json'))).toBe(true);
@@ -17,5 +19,5 @@ describe('the lab in quick mode', () => {
     const text = JSON.stringify(executed.cells.map((c: { outputs?: unknown[] }) => c.outputs ?? []));
     expect(text).toContain("Selon moi l'image est : ");
     expect(text).toContain('image/png');
-  }, 320_000);
+  }, 920_000);
 });

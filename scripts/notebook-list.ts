@@ -1,0 +1,18 @@
+/** Which notebooks `npm run lab` knows: the lab's three, then the extras found in notebooks/. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../lib/paths';
+
+/** The lab itself, in the course's order. */
+export const LAB_NOTEBOOKS = ['exploration', 'classification', 'test_model'];
+
+/** The other notebooks of notebooks/ (extras beyond the lab), alphabetical; each is self-contained. */
+export function extraNotebooks(folder = join(PROJECT_ROOT, 'notebooks')): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((file) => /^[^.]+\.ipynb$/.test(file))
+    .map((file) => file.replace(/\.ipynb$/, ''))
+    .filter((name) => !LAB_NOTEBOOKS.includes(name))
+    .sort();
+}
+
