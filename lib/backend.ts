@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { activeFusedKernels, installTrainingKernels } from './kernels';
 
 /** The tfjs-node module type, so `const tf = loadNativeTf()` is typed like `import * as tf from '@tensorflow/tfjs-node'`. */
 export type Tf = typeof import('@tensorflow/tfjs-node');
@@ -30,6 +31,8 @@ export interface BackendReport {
   oneDnn: boolean;
   /** Threads of TensorFlow's intra-op pool: TF_NUM_INTRAOP_THREADS, else one per logical CPU. */
   threads: number;
+  /** TensorFlow's fused kernels training uses instead of tfjs' composite gradients (lib/kernels). */
+  fusedKernels: string[];
 }
 
 /** Module id of the native package. */
@@ -73,6 +76,7 @@ export function loadNativeTfFrom(moduleId: string): Tf {
 export function loadNativeTf(): Tf {
   if (loaded) return loaded;
   loaded = loadNativeTfFrom(TFJS_NODE);
+  installTrainingKernels(loaded);
   const oneDnn = (process.env.TF_ENABLE_ONEDNN_OPTS ?? '').toLowerCase();
   oneDnnAtLoad = oneDnn === '1' || oneDnn === 'true';
   return loaded;
@@ -113,5 +117,6 @@ export function describeBackend(): BackendReport {
     ...(builtAt ? { builtAt } : {}),
     oneDnn: oneDnnAtLoad,
     threads: Number.isInteger(intraOp) && intraOp > 0 ? intraOp : availableParallelism(),
+    fusedKernels: [...activeFusedKernels()],
   };
 }

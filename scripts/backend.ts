@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   console.log(`libtensorflow: ${report.tensorflowVersion}`);
   console.log(`route: ${report.route}${report.builtAt ? ` (${report.builtAt})` : ''}: ${report.why}`);
   console.log(`oneDNN: ${report.oneDnn ? 'on' : 'off'} (TF_ENABLE_ONEDNN_OPTS), threads: ${report.threads}`);
+  console.log(`fused training kernels: ${report.fusedKernels.join(', ') || 'none'} (lib/kernels; ANALYSE_IMAGE_FUSED_KERNELS=0 turns them off)`);
 
   const tf = loadNativeTf();
   const conv = tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]) as Tensor4D, tf.ones([2, 2, 1, 1]) as Tensor4D, 1, 'valid').dataSync());

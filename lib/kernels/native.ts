@@ -1,0 +1,28 @@
+/** Running a TensorFlow op by name on the native backend, for the fused kernels tfjs does not expose. */
+import type * as tfTypes from '@tensorflow/tfjs-node';
+
+/** An op attribute as tfjs-node's binding takes it. */
+export interface OpAttr {
+  name: string;
+  type: number;
+  value: unknown;
+}
+
+/** The part of tfjs-node's backend (NodeJSKernelBackend) these kernels use. */
+export interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, attrs: OpAttr[], inputs: tfTypes.Tensor[]): tfTypes.Tensor;
+  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tfTypes.Tensor[], outputs: number): tfTypes.Tensor[];
+}
+
+/** The active backend when it is tfjs-node's native one, else undefined. */
+export function nativeBackend(tf: typeof tfTypes): NativeBackend | undefined {
+  if (tf.getBackend() !== 'tensorflow') return undefined;
+  const backend = tf.backend() as unknown as Partial<NativeBackend>;
+  return typeof backend.executeMultipleOutputs === 'function' && backend.binding ? (backend as NativeBackend) : undefined;
+}
+
+/** The float32 type attribute `name` (T, U...). */
+export function floatType(backend: NativeBackend, name: string): OpAttr {
+  return { name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
+}

@@ -1,0 +1,137 @@
+/** The fused training kernels compute what tfjs' own gradients compute, without leaking tensors. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../../../lib/backend';
+import { activeFusedKernels, fusedKernelsEnabled, nativeBackend } from '../../../lib/kernels';
+import { PROJECT_ROOT } from '../../../lib/paths';
+
+const tf = loadNativeTf();
+
+function maxAbsDiff(a: tfTypes.Tensor, b: tfTypes.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+describe('fused training kernels', () => {
+  it('are on by default, all three with oneDNN on', () => {
+    expect(fusedKernelsEnabled()).toBe(true);
+    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(process.env.TF_ENABLE_ONEDNN_OPTS === '1' ? ['_MklNativeMaxPoolGrad'] : [])]);
+  });
+
+  it("ReLU's gradient is dy where x > 0 and 0 elsewhere (x = 0 included)", () => {
+    const x = tf.tensor1d([-2, -0.5, 0, 0.5, 3]);
+    const dy = tf.tensor1d([10, 20, 30, 40, 50]);
+    const grad = tf.grad((input: tfTypes.Tensor) => tf.relu(input))(x, dy);
+    expect(Array.from(grad.dataSync())).toEqual([0, 0, 0, 40, 50]);
+  });
+
+  it('ReLU inside a layer model trains to the same gradient as the formula', () => {
+    const x = tf.randomNormal([8, 5, 5, 3]);
+    const dy = tf.randomNormal([8, 5, 5, 3]);
+    const grad = tf.grad((input: tfTypes.Tensor) => tf.relu(input))(x, dy);
+    const expected = tf.tidy(() => tf.where(tf.greater(x, 0), dy, tf.zerosLike(dy)));
+    expect(maxAbsDiff(grad, expected)).toBe(0);
+  });
+
+  it("max pooling's gradient equals TensorFlow's MaxPoolGrad, ties included (first maximum of each window)", () => {
+    const backend = nativeBackend(tf)!;
+    // Rounded ReLU outputs: many windows hold equal maxima (zeros and repeated values).
+    const x = tf.tidy(() => tf.round(tf.mul(tf.relu(tf.randomNormal([8, 26, 26, 16])), 2)));
+    for (const [filterSize, strides, pad] of [[2, 2, 'valid'], [3, 2, 'same'], [2, 1, 'valid']] as const) {
+      const y = tf.maxPool(x as tfTypes.Tensor4D, filterSize, strides, pad);
+      const dy = tf.randomNormal(y.shape);
+      const dx = tf.grad((input: tfTypes.Tensor) => tf.maxPool(input as tfTypes.Tensor4D, filterSize, strides, pad))(x, dy);
+      const { TF_ATTR_INT, TF_ATTR_STRING } = backend.binding;
+      const expected = backend.executeSingleOutput('MaxPoolGrad', [
+        { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT },
+        { name: 'ksize', type: TF_ATTR_INT, value: [1, filterSize, filterSize, 1] },
+        { name: 'strides', type: TF_ATTR_INT, value: [1, strides, strides, 1] },
+        { name: 'padding', type: TF_ATTR_STRING, value: pad.toUpperCase() },
+        { name: 'data_format', type: TF_ATTR_STRING, value: 'NHWC' },
+      ], [x, y, dy]);
+      expect(maxAbsDiff(dx, expected)).toBe(0);
+    }
+  });
+
+  describe.each([
+    ['convolution maps (rank 4)', [16, 6, 6, 8]],
+    ['dense features (rank 2)', [32, 12]],
+  ])('batch normalisation in training, %s', (_name, shape) => {
+    const epsilon = 1e-3;
+    const channels = shape[shape.length - 1];
+    const axes = shape.slice(0, -1).map((_, i) => i);
+
+    // tfjs' own unfused formula: moments over every axis but the last, then normalise.
+    const unfused = (x: tfTypes.Tensor, gamma: tfTypes.Tensor, beta: tfTypes.Tensor) =>
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, axes);
+        return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, epsilon))), gamma), beta);
+      });
+
+    it('gives the same output, gradients and moving averages as tfjs-layers computes them', () => {
+      const layer = tf.layers.batchNormalization({ momentum: 0.9, epsilon, gammaInitializer: 'randomNormal', betaInitializer: 'randomNormal' });
+      const x = tf.add(tf.mul(tf.randomNormal(shape), 3), 2);
+      layer.build(x.shape);
+      const [gamma, beta, movingMean, movingVariance] = layer.getWeights();
+      const dy = tf.randomNormal(shape);
+
+      const fused = tf.grads((input: tfTypes.Tensor, g: tfTypes.Tensor, b: tfTypes.Tensor) => {
+        // The layer reads its own gamma and beta: make them these tensors for the gradient.
+        layer.setWeights([g, b, movingMean, movingVariance]);
+        return layer.apply(input, { training: true }) as tfTypes.Tensor;
+      });
+      const expected = tf.grads((input: tfTypes.Tensor, g: tfTypes.Tensor, b: tfTypes.Tensor) => unfused(input, g, b));
+      const y = layer.apply(x, { training: true }) as tfTypes.Tensor;
+      expect(maxAbsDiff(y, unfused(x, gamma, beta))).toBeLessThan(1e-5);
+      const [dx] = fused([x, gamma, beta], dy);
+      const [dxExpected, dGammaExpected, dBetaExpected] = expected([x, gamma, beta], dy);
+      expect(maxAbsDiff(dx, dxExpected)).toBeLessThan(1e-4);
+
+      // Gradients with respect to gamma and beta, through the layer's own variables.
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tfTypes.Tensor, dy)) as tfTypes.Scalar, layer.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val));
+      const names = Object.keys(grads);
+      expect(maxAbsDiff(grads[names.find((n) => n.includes('gamma'))!], dGammaExpected)).toBeLessThan(1e-3);
+      expect(maxAbsDiff(grads[names.find((n) => n.includes('beta'))!], dBetaExpected)).toBeLessThan(1e-4);
+
+      // Moving averages: one training call moves them by (1 - momentum) towards the batch's biased statistics.
+      layer.setWeights([gamma, beta, tf.zeros([channels]), tf.ones([channels])]);
+      layer.apply(x, { training: true });
+      const { mean, variance } = tf.moments(x, axes);
+      const [, , newMean, newVariance] = layer.getWeights();
+      expect(maxAbsDiff(newMean, tf.mul(mean, 0.1))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(newVariance, tf.add(tf.mul(variance, 0.1), 0.9))).toBeLessThan(1e-4);
+    });
+
+    it('leaks no tensor over training calls, and inference is untouched', () => {
+      const layer = tf.layers.batchNormalization();
+      const x = tf.randomNormal(shape);
+      layer.apply(x, { training: true });
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) tf.dispose(layer.apply(x, { training: true }) as tfTypes.Tensor);
+      expect(tf.memory().numTensors).toBe(before);
+      const [gamma, beta, movingMean, movingVariance] = layer.getWeights();
+      const inference = layer.apply(x, { training: false }) as tfTypes.Tensor;
+      const expected = tf.batchNorm(x, movingMean, movingVariance, beta, gamma, 1e-3);
+      expect(maxAbsDiff(inference, expected)).toBe(0);
+    });
+  });
+
+  it('trains the four-conv architecture to the same losses as tfjs without them (same seeded weights and data)', () => {
+    const run = (fused: boolean) => {
+      const child = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [join(__dirname, 'train-steps.ts')], {
+        encoding: 'utf8',
+        env: { ...process.env, ANALYSE_IMAGE_FUSED_KERNELS: fused ? '1' : '0' },
+        timeout: 120_000,
+      });
+      if (child.status !== 0) throw new Error(child.stderr);
+      return JSON.parse(child.stdout) as { losses: number[]; predictions: number[] };
+    };
+    const withKernels = run(true);
+    const without = run(false);
+    expect(withKernels.losses).toHaveLength(4);
+    // The losses move (it trains) and agree to float32 round-off.
+    expect(withKernels.losses[3]).toBeLessThan(withKernels.losses[0]);
+    withKernels.losses.forEach((loss, i) => expect(Math.abs(loss - without.losses[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(loss))));
+    withKernels.predictions.forEach((p, i) => expect(Math.abs(p - without.predictions[i])).toBeLessThan(1e-4));
+  }, 240_000);
+});
