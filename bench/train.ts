@@ -21,6 +21,8 @@ Options:
   --repeats R        runs per side (default: 2)
   --batch B          batch size (default: 256, as the course)
   --no-keras         the project's figures alone
+  --augment          instead: the project's plain epochs against its epochs on augmented batches
+                     (rotation, shifts, shear, zoom, as the notebook; target <= 1.3x)
 
 Keras runs in the project's .venv (tensorflow_cpu==2.21.0 from pip's index, made on first use).`;
 
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
   const epochs = option('--epochs', '3');
   const repeats = Number(option('--repeats', '2'));
   const batch = option('--batch', '256');
+  if (process.argv.includes('--augment')) return augmentBench(model, epochs, repeats, batch);
   let python: string | undefined;
   if (!process.argv.includes('--no-keras')) {
     try {
@@ -114,6 +117,24 @@ async function main(): Promise<void> {
     console.log(`\nratio analyse-image / Keras, time per epoch: ${ratio.toFixed(2)} (target <= 1.0)`);
     console.log(`test accuracy, analyse-image - Keras: ${gap >= 0 ? '+' : ''}${gap.toFixed(4)} (same epochs; runs differ by their random initialisation)`);
   }
+}
+
+/** The project's plain epochs against its augmented ones (fitDataset on the augmentation flow). */
+async function augmentBench(model: string, epochs: string, repeats: number, batch: string): Promise<void> {
+  console.log(`bench:train --augment: ${model}, ${epochs} epochs, batch ${batch}, plain fit against fitDataset on augmented batches, ${repeats} alternating runs each\n`);
+  const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  const runs: Record<'plain' | 'augmented', Run[]> = { plain: [], augmented: [] };
+  for (let i = 0; i < repeats; i++) {
+    for (const mode of i % 2 === 0 ? (['plain', 'augmented'] as const) : (['augmented', 'plain'] as const)) {
+      const run = await runChild(`run ${i + 1} ${mode}`, tsx, [join('bench', 'train-project.ts'), model, epochs, batch, mode]);
+      runs[mode].push(run);
+      console.log(`  run ${i + 1} ${mode}: fit ${run.fitSeconds.toFixed(1)} s, test accuracy ${run.testAccuracy.toFixed(4)}`);
+    }
+  }
+  const perEpoch = (list: Run[]) => median(list.flatMap((r) => r.epochSeconds));
+  console.log(`\n${'median over runs'.padEnd(30)} ${'s/epoch'.padStart(10)}`);
+  for (const mode of ['plain', 'augmented'] as const) console.log(`${mode.padEnd(30)} ${perEpoch(runs[mode]).toFixed(2).padStart(8)} s`);
+  console.log(`\nratio augmented / plain, time per epoch: ${(perEpoch(runs.augmented) / perEpoch(runs.plain)).toFixed(2)} (target <= 1.3)`);
 }
 
 main().catch((error: Error) => {
