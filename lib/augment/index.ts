@@ -35,7 +35,8 @@ export function augmentBatch(
   shape: ImageShape = [28, 28, 1],
 ): tfTypes.Tensor4D | Float32Array {
   checkAugmentationOptions(options);
-  const source = typeof random === 'number' || random === undefined ? new NumpyRandom(random ?? options.seed ?? freshSeed()) : random;
+  // Written without relying on `=== undefined` narrowing: tslab compiles lib/ without strictNullChecks.
+  const source: RandomSource = typeof random === 'object' && random !== null ? random : new NumpyRandom(typeof random === 'number' ? random : (options.seed ?? freshSeed()));
   if (images instanceof Float32Array) {
     const [height, width, channels] = shape;
     const size = height * width * channels;
