@@ -1,0 +1,237 @@
+/**
+ * The web app's HTTP server (node:http): the three French pages, the JSON API
+ * (`POST /api/predict`, `GET /api/health`), and clear 4xx answers for bad uploads.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
+import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
+import { barFigure, confusionMatrixFigure, imageGridPng, probabilitiesFigure } from '../lib/plot';
+import { grayPng, ImageReadError, preprocessPhoto } from '../lib/preprocess';
+import { FormError, multipartBoundary, parseMultipart } from './multipart';
+import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
+import { HOW_TO_TRAIN, Predictor } from './predictor';
+
+/** Settings of the server; every limit is configurable. */
+export interface ServerOptions {
+  /** TCP port (0: any free port). Default 3000. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Folder of modele.json + modele.weights.bin. Default modele/ (ANALYSE_IMAGE_MODELE). */
+  modelDir?: string;
+  /** Largest accepted upload, in bytes. Default 10 MB. */
+  maxUploadBytes?: number;
+  /** Largest accepted image, in pixels. Default 40 megapixels. */
+  maxPixels?: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  server: Server;
+  predictor: Predictor;
+  close(): Promise<void>;
+}
+
+/** Default upload limit: 10 MB. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** Default image limit: 40 megapixels (phone photos have 12 to 50; larger ones are refused before decoding). */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+// plotly.js-dist ships plotly.js (and plotly.min.js in some versions): served from the project, no CDN.
+const PLOTLY_FILES = ['plotly.min.js', 'plotly.js'].map((file) => join(PROJECT_ROOT, 'node_modules', 'plotly.js-dist', file));
+
+/** An answer the API gives instead of a prediction: HTTP status and French message. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+  res.end(html);
+}
+
+const megabytes = (bytes: number) => (bytes / 1024 / 1024).toLocaleString('fr-FR', { maximumFractionDigits: 1 });
+
+/** The request body, refused with 413 past `limit` bytes (the rest is drained, not kept). */
+function readBody(req: IncomingMessage, limit: number, shownLimit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const tooLarge = () => new HttpError(413, `fichier trop volumineux : ${megabytes(shownLimit)} Mo au plus.`);
+    const announced = Number(req.headers['content-length']);
+    if (Number.isFinite(announced) && announced > limit) {
+      req.resume();
+      return reject(tooLarge());
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > limit) {
+        refused = true;
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => !refused && resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const modelDir = options.modelDir ?? defaultModelDir();
+  const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const predictor = await Predictor.load(modelDir);
+  const limits = { maxUploadMB: Number(megabytes(maxUploadBytes).replace(',', '.')), maxMegapixels: Math.round(maxPixels / 1e6) };
+  // Multipart headers and boundaries add a little to the file itself.
+  const bodyLimit = maxUploadBytes + 64 * 1024;
+  let dataPageCache: Promise<string> | undefined;
+  let samplesPng: Promise<Buffer> | undefined;
+
+  const noModel = () => noModelNotice(predictor.problem ?? '', HOW_TO_TRAIN);
+
+  async function predictRoute(req: IncomingMessage, res: ServerResponse, details: boolean): Promise<void> {
+    if (!predictor.model) throw new HttpError(503, `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
+    const boundary = multipartBoundary(req.headers['content-type']);
+    if (!boundary) {
+      req.resume();
+      throw new HttpError(415, 'envoyez l’image dans un formulaire multipart/form-data, dans le champ « image ».');
+    }
+    const body = await readBody(req, bodyLimit, maxUploadBytes);
+    let parts;
+    try {
+      parts = parseMultipart(body, boundary);
+    } catch (error) {
+      if (error instanceof FormError) throw new HttpError(400, error.message);
+      throw error;
+    }
+    const image = parts.find((part) => part.name === 'image');
+    if (!image) throw new HttpError(400, `le champ « image » est absent du formulaire (champs reçus : ${parts.map((p) => p.name).join(', ') || 'aucun'}).`);
+    const name = image.filename || 'image envoyée';
+    if (image.data.length === 0) throw new HttpError(400, `l’image « ${name} » est vide (0 octet).`);
+    if (image.data.length > maxUploadBytes) throw new HttpError(413, `fichier trop volumineux : ${megabytes(maxUploadBytes)} Mo au plus.`);
+    let photo;
+    try {
+      photo = await preprocessPhoto(image.data, { maxPixels, name });
+    } catch (error) {
+      if (error instanceof ImageReadError) throw new HttpError(/trop grande/.test(error.reason) ? 413 : 422, error.message);
+      throw error;
+    }
+    const prediction = await predictor.predict(photo);
+    if (!details) return sendJson(res, 200, prediction);
+    const inputPng = `data:image/png;base64,${(await grayPng({ width: 28, height: 28, data: photo.display })).toString('base64')}`;
+    sendJson(res, 200, { ...prediction, inputPng, figure: probabilitiesFigure(prediction.probabilities, FASHION_CLASSES, { decimalComma: true }) });
+  }
+
+  async function dataRoute(): Promise<string> {
+    const train = loadFashionMnist('train');
+    const test = loadFashionMnist('test');
+    const count = (labels: Uint8Array) => FASHION_CLASSES.map((_, c) => labels.reduce((n, label) => n + (label === c ? 1 : 0), 0));
+    const figure = barFigure({
+      title: 'Images par catégorie',
+      categories: [...FASHION_CLASSES],
+      series: [
+        { name: 'apprentissage', values: count(train.labels) },
+        { name: 'test', values: count(test.labels) },
+      ],
+      yTitle: "Nombre d'images",
+      decimalComma: true,
+    });
+    return dataPage(figure, { train: train.count, test: test.count });
+  }
+
+  async function samples(): Promise<Buffer> {
+    const test = loadFashionMnist('test');
+    const picked: number[] = [];
+    for (let c = 0; c < 10; c++) for (let i = 0, found = 0; i < test.count && found < 2; i++) if (test.labels[i] === c) (picked.push(i), found++);
+    return imageGridPng(picked.map((i) => ({ pixels: imageAt(test, i), caption: FASHION_CLASSES[test.labels[i]] })), { columns: 10, scale: 3 });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/api/predict') {
+      if (req.method !== 'POST') throw new HttpError(405, 'utilisez POST (formulaire multipart, champ « image »).');
+      return predictRoute(req, res, url.searchParams.get('details') === '1');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `méthode ${req.method} non prise en charge ici.`);
+    if (path === '/api/health') {
+      return sendJson(res, 200, { status: 'ok', model: predictor.model ? 'chargé' : 'absent', ...(predictor.problem ? { message: `${predictor.problem} ${HOW_TO_TRAIN}` } : {}), modelDir });
+    }
+    if (path === '/static/plotly.min.js') {
+      const file = PLOTLY_FILES.find((candidate) => existsSync(candidate));
+      if (!file) throw new HttpError(500, 'plotly.js est introuvable dans node_modules/plotly.js-dist : relancez `npm install`.');
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=86400' });
+      createReadStream(file).on('error', () => res.destroy()).pipe(res);
+      return;
+    }
+    if (path === '/') return sendHtml(res, 200, classifyPage(predictor.model ? '' : noModel(), limits));
+    if (path === '/donnees') {
+      dataPageCache ??= dataRoute();
+      dataPageCache.catch(() => (dataPageCache = undefined));
+      return sendHtml(res, 200, await dataPageCache);
+    }
+    if (path === '/donnees/exemples.png') {
+      samplesPng ??= samples();
+      samplesPng.catch(() => (samplesPng = undefined));
+      const png = await samplesPng;
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+      return void res.end(png);
+    }
+    if (path === '/modele') {
+      if (!predictor.model) return sendHtml(res, 503, messagePage('Le modèle', '/modele', noModel()));
+      const evaluation = await predictor.evaluate();
+      return sendHtml(res, 200, modelPage(predictor.summary(), evaluation, confusionMatrixFigure(evaluation.confusion, FASHION_CLASSES), modelDir));
+    }
+    throw new HttpError(404, `page introuvable : ${path}`);
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: Error) => {
+      const status = error instanceof HttpError ? error.status : 500;
+      const message = error instanceof HttpError ? error.message : `erreur interne du serveur : ${error.message}`;
+      if (status === 500) console.error(error);
+      if (res.headersSent) return void res.end();
+      const wantsJson = (req.url ?? '').startsWith('/api/') || !(req.headers.accept ?? '').includes('text/html');
+      // Refused uploads may still be arriving: close the connection once the answer is sent.
+      if (status === 413 || status === 415) res.setHeader('connection', 'close');
+      if (wantsJson) sendJson(res, status, { error: message });
+      else sendHtml(res, status, messagePage('Erreur', '', `<p class="error">${escapeHtml(message)}</p>`));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    server,
+    predictor,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
