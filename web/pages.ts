@@ -21,7 +21,7 @@ nav a[aria-current] { text-decoration: underline; font-weight: bold; }
 main { max-width: 980px; margin: 1.5rem auto; padding: 0 1rem; }
 .notice { background: #fff3cd; border: 1px solid #e0c36c; padding: 0.8rem 1rem; border-radius: 6px; }
 .error { background: #fde2e1; border: 1px solid #e5a3a0; padding: 0.8rem 1rem; border-radius: 6px; }
-#drop { border: 2px dashed #7a8fb8; border-radius: 10px; padding: 2rem; text-align: center; background: white; cursor: pointer; }
+#drop { display: block; border: 2px dashed #7a8fb8; border-radius: 10px; padding: 2rem; text-align: center; background: white; cursor: pointer; }
 #drop.over { background: #e8efff; }
 .images { display: flex; gap: 2rem; align-items: flex-end; margin: 1rem 0; flex-wrap: wrap; }
 .images figure { margin: 0; text-align: center; }
