@@ -1,0 +1,117 @@
+/**
+ * Grading one submission: a pipeline of small named steps over a scratch copy, in nbgrader's
+ * spirit (validate, execute, probe the model, compare what was printed with what was measured).
+ */
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CheckResult, type GradingContext, type GradingStep } from './steps/context';
+import { compareReportedAccuracy, compareTestModelPredictions } from './steps/compare-outputs';
+import { executeNotebooks } from './steps/execute-notebooks';
+import { probeModel } from './steps/probe-model';
+import { validateNotebooks } from './steps/validate-notebooks';
+import { SubmissionSandbox, type SandboxChoice, type SandboxMode } from './sandbox';
+import { prepareScratch } from './scratch';
+import { CHECK_IDS, maxScore, type GradingSpec } from './spec';
+
+export type { CheckResult } from './steps/context';
+
+/** The steps, in order. */
+export const PIPELINE: ReadonlyArray<{ name: string; run: GradingStep }> = [
+  { name: 'validate-notebooks', run: validateNotebooks },
+  { name: 'execute-notebooks', run: executeNotebooks },
+  { name: 'probe-model', run: probeModel },
+  { name: 'reported-accuracy', run: compareReportedAccuracy },
+  { name: 'test-model-predictions', run: compareTestModelPredictions },
+];
+
+/** One submission's grade, as grades.json holds it (plus what the feedback page shows). */
+export interface SubmissionGrade {
+  id: string;
+  score: number;
+  maxScore: number;
+  passed: boolean;
+  checks: CheckResult[];
+  /** The notebooks were run by the grader (false: stored outputs graded). */
+  executed: boolean;
+  sandbox: SandboxMode;
+  durationMs: number;
+  accuracy?: number;
+  loss?: number;
+  confusion?: number[][];
+  /** The grader's own verdicts on its photos. */
+  predictions?: { file: string; label: string; probability: number }[];
+  notes: string[];
+  /** A step of the grader itself failed (a bug, not the student's fault). */
+  internalError?: string;
+}
+
+/** How to grade one submission. */
+export interface GradeOptions {
+  spec: GradingSpec;
+  execute: boolean;
+  sandbox: SandboxChoice;
+  /** Position in the class run (gives the sandbox its own user id). */
+  index: number;
+  /** Folder that holds the scratch folders. */
+  scratchRoot: string;
+  /** Executed notebooks go to `<outputRoot>/<id>/`. */
+  outputRoot?: string;
+  /** Photos test_model must classify. Default: the project's images/. */
+  imagesDir?: string;
+  keepScratch?: boolean;
+  onProgress?: (status: string) => void;
+}
+
+/** Grades one submission folder; never modifies it. */
+export async function gradeSubmission(submissionDir: string, id: string, options: GradeOptions): Promise<SubmissionGrade> {
+  const started = Date.now();
+  const sandbox = SubmissionSandbox.forSubmission(options.sandbox, options.index);
+  const base = { id, maxScore: maxScore(options.spec), executed: options.execute, sandbox: sandbox.mode };
+  if (!existsSync(submissionDir) || !statSync(submissionDir).isDirectory()) {
+    const checks = CHECK_IDS.map((checkId) => ({ id: checkId, passed: false, points: 0, maxPoints: options.spec.points[checkId], message: `Soumission introuvable : ${submissionDir} n’est pas un dossier.` }));
+    return { ...base, score: 0, passed: false, checks, durationMs: 0, notes: [] };
+  }
+  const scratch = prepareScratch(submissionDir, options.scratchRoot, `${options.index}-${id}`, {
+    // Stored outputs speak of the student's photos; a run classifies the grader's.
+    imagesDir: options.execute ? options.imagesDir : existsSync(join(submissionDir, 'images')) ? join(submissionDir, 'images') : options.imagesDir,
+    dropModelDir: options.execute && options.spec.freshModel ? options.spec.modelDir : undefined,
+  });
+  sandbox.own(scratch.dir);
+  const outputDir = options.outputRoot ? join(options.outputRoot, id) : undefined;
+  if (outputDir) mkdirSync(outputDir, { recursive: true });
+  const ctx: GradingContext = { id, submissionDir, spec: options.spec, execute: options.execute, scratch, sandbox, outputDir, notebooks: {}, checks: [], notes: [], onProgress: options.onProgress };
+  if (scratch.skipped.length) ctx.notes.push(`Fichiers non copiés : ${scratch.skipped.join(', ')}.`);
+  let internalError: string | undefined;
+  try {
+    for (const step of PIPELINE) {
+      try {
+        await step.run(ctx);
+      } catch (error) {
+        internalError = `étape ${step.name} : ${(error as Error).stack ?? error}`;
+        break;
+      }
+    }
+  } finally {
+    await sandbox.killAll();
+    if (!options.keepScratch) rmSync(scratch.dir, { recursive: true, force: true });
+  }
+  for (const checkId of CHECK_IDS) {
+    if (!ctx.checks.some((c) => c.id === checkId)) ctx.checks.push({ id: checkId, passed: false, points: 0, maxPoints: options.spec.points[checkId], message: `Non vérifié : erreur du correcteur (${internalError?.split('\n')[0] ?? 'étape manquante'}).` });
+  }
+  ctx.checks.sort((a, b) => CHECK_IDS.indexOf(a.id) - CHECK_IDS.indexOf(b.id));
+  for (const state of Object.values(ctx.notebooks)) if (state?.peakMemoryMb) ctx.notes.push(`${state.file} : mémoire maximale ${state.peakMemoryMb} Mo.`);
+  const evaluation = ctx.probe?.evaluation;
+  return {
+    ...base,
+    score: Math.round(ctx.checks.reduce((sum, c) => sum + c.points, 0) * 100) / 100,
+    passed: ctx.checks.every((c) => c.passed),
+    checks: ctx.checks,
+    durationMs: Date.now() - started,
+    accuracy: evaluation?.accuracy,
+    loss: evaluation?.loss,
+    confusion: evaluation?.confusion,
+    predictions: ctx.probe?.predictions?.map(({ file, label, probability }) => ({ file, label, probability })),
+    notes: ctx.notes,
+    internalError,
+  };
+}

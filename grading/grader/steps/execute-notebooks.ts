@@ -1,0 +1,113 @@
+/**
+ * Steps: run classification, then test_model, in the submission's sandbox (checks
+ * `classification-runs` and `test-model-runs`); with --no-execute, judge the stored outputs instead.
+ */
+import { chownSync } from 'node:fs';
+import { join } from 'node:path';
+import { executeNotebook, KernelClient, tslabBin, tslabPreload, type CellResult, type Notebook } from '../../runner';
+import { kernelEnvironment } from '../scratch';
+import { recordCheck, type GradingContext, type NotebookKey } from './context';
+
+const CHECK_OF: Record<NotebookKey, 'classification-runs' | 'test-model-runs'> = { classification: 'classification-runs', testModel: 'test-model-runs' };
+
+/** The kernel command for grading: the project's tslab, TypeScript folders importable, no change of folder. */
+export function gradingKernelArgv(): string[] {
+  return [process.execPath, '--require', require.resolve('tsx/cjs'), '--require', tslabPreload(), tslabBin(), 'kernel', '--config-path', '{connection_file}'];
+}
+
+function cellFailure(cell: CellResult): string {
+  return `cellule ${cell.index + 1} : ${cell.message ?? cell.status}`;
+}
+
+/** Runs one notebook of the submission in its sandbox, within the spec's time and memory limits. */
+export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promise<void> {
+  const state = ctx.notebooks[key];
+  if (!state?.submitted) return;
+  const { spec, sandbox, scratch } = ctx;
+  ctx.onProgress?.(`exécution de ${state.file}`);
+  const started = Date.now();
+  const notebookTimeoutMs = spec.timeouts.notebookSeconds * 1000;
+  const limited = await sandbox.withMemoryLimit(spec.limits.memoryMb, async () => {
+    let kernel: KernelClient;
+    try {
+      kernel = await KernelClient.start({
+        argv: gradingKernelArgv(),
+        cwd: scratch.dir,
+        env: kernelEnvironment(scratch.dir),
+        connectionParent: scratch.dir,
+        startupTimeoutMs: Math.min(120_000, notebookTimeoutMs),
+        wrapCommand: (argv, where) => {
+          if (sandbox.uid !== undefined) for (const path of [where.connectionDir, where.connectionFile]) chownSync(path, sandbox.uid, sandbox.uid);
+          return sandbox.wrap(argv);
+        },
+      });
+    } catch (error) {
+      return { problem: `le noyau TypeScript n’a pas démarré : ${(error as Error).message.split('\n')[0]}` };
+    }
+    sandbox.track(kernel.kernelProcess.pid);
+    try {
+      const run = await executeNotebook(state.submitted!, {
+        kernel,
+        cellTimeoutMs: spec.timeouts.cellSeconds * 1000,
+        notebookTimeoutMs: Math.max(1000, notebookTimeoutMs - (Date.now() - started)),
+        outputPath: ctx.outputDir ? join(ctx.outputDir, state.file.replace(/\.ipynb$/, '.executed.ipynb')) : undefined,
+        onCellStart: (_cell, position, total) => ctx.onProgress?.(`${state.file} : cellule ${position}/${total}`),
+      });
+      return { run };
+    } finally {
+      await kernel.shutdown({ graceMs: 1000 });
+      await sandbox.killAll();
+    }
+  });
+  state.peakMemoryMb = Math.round(limited.peakMb);
+  if ('run' in limited.value) state.run = limited.value.run;
+  else state.runProblem = limited.value.problem;
+  if (limited.memoryExceeded !== undefined) {
+    state.runProblem = `mémoire dépassée : ${Math.round(limited.memoryExceeded)} Mo utilisés pour une limite de ${spec.limits.memoryMb} Mo ; tous les processus de la soumission ont été arrêtés.`;
+  }
+}
+
+function storedProblems(notebook: Notebook): string | undefined {
+  for (const [index, cell] of notebook.cells.entries()) {
+    if (cell.cell_type !== 'code' || !cell.source.trim()) continue;
+    const error = cell.outputs.find((o) => o.output_type === 'error');
+    if (error && error.output_type === 'error') return `cellule ${index + 1} : ${error.ename}: ${error.evalue}`;
+    if (cell.execution_count === null) return `cellule ${index + 1} : jamais exécutée (le notebook rendu n’a pas été exécuté en entier)`;
+  }
+  return undefined;
+}
+
+/** Records the run check of one notebook from its run (or its stored outputs with --no-execute). */
+export function judgeRun(ctx: GradingContext, key: NotebookKey): void {
+  const state = ctx.notebooks[key];
+  const id = CHECK_OF[key];
+  if (!state?.submitted) {
+    recordCheck(ctx, id, 0, `${state?.file ?? key} n’a pas pu être lu : rien à exécuter.`);
+    return;
+  }
+  if (!ctx.execute) {
+    const problem = storedProblems(state.submitted);
+    recordCheck(ctx, id, problem ? 0 : 1, problem ? `${state.file}, ${problem}.` : `${state.file} : toutes les cellules ont été exécutées, sans erreur (sorties enregistrées).`);
+    return;
+  }
+  if (state.runProblem || !state.run) {
+    recordCheck(ctx, id, 0, `${state.file} : ${state.runProblem ?? 'non exécuté'}`);
+    return;
+  }
+  const failed = state.run.cells.find((c) => c.failed);
+  if (failed) {
+    const skipped = state.run.cells.filter((c) => c.status === 'skipped' && c.skipReason !== 'tag' && c.skipReason !== 'empty').length;
+    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(failed)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.`);
+    return;
+  }
+  const ran = state.run.cells.filter((c) => c.status === 'ok').length;
+  recordCheck(ctx, id, 1, `${state.file} : ${ran} cellules exécutées sans erreur en ${(state.run.durationMs / 1000).toFixed(1)} s.`);
+}
+
+/** The step: executes (or inspects) classification then test_model. */
+export async function executeNotebooks(ctx: GradingContext): Promise<void> {
+  for (const key of ['classification', 'testModel'] as NotebookKey[]) {
+    if (ctx.execute) await runNotebook(ctx, key);
+    judgeRun(ctx, key);
+  }
+}

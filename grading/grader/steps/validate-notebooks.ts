@@ -1,0 +1,27 @@
+/** Step: both notebooks exist and are valid nbformat JSON (check `notebooks-valid`). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readNotebook } from '../../runner';
+import { recordCheck, type GradingContext, type NotebookKey } from './context';
+
+/** Reads the spec's notebooks from the scratch copy; records why one is missing or invalid. */
+export function validateNotebooks(ctx: GradingContext): void {
+  const problems: string[] = [];
+  for (const key of ['classification', 'testModel'] as NotebookKey[]) {
+    const file = ctx.spec.notebooks[key];
+    const path = join(ctx.scratch.dir, file);
+    const state: { file: string; submitted?: ReturnType<typeof readNotebook>; problem?: string } = { file };
+    if (!existsSync(path)) state.problem = `${file} est absent de la soumission.`;
+    else {
+      try {
+        state.submitted = readNotebook(path);
+      } catch (error) {
+        // readNotebook names the file and what is wrong; keep only the file's own name.
+        state.problem = (error as Error).message.split(path).join(file);
+      }
+    }
+    if (state.problem) problems.push(state.problem);
+    ctx.notebooks[key] = state;
+  }
+  recordCheck(ctx, 'notebooks-valid', problems.length ? 0 : 1, problems.length ? problems.join(' ') : 'Les deux notebooks sont présents et lisibles (JSON nbformat 4 valide).');
+}
