@@ -4,7 +4,7 @@
  */
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { executeNotebook, KernelClient, tslabBin, tslabPreload, type CellResult, type Notebook } from '../../runner';
+import { executeNotebook, KernelClient, tslabBin, tslabPreload, type CellResult, type ExitInfo, type Notebook } from '../../runner';
 import { kernelEnvironment } from '../scratch';
 import { recordCheck, type GradingContext, type NotebookKey } from './context';
 
@@ -15,8 +15,24 @@ export function gradingKernelArgv(): string[] {
   return [process.execPath, '--require', require.resolve('tsx/cjs'), '--require', tslabPreload(), tslabBin(), 'kernel', '--config-path', '{connection_file}'];
 }
 
-function cellFailure(cell: CellResult): string {
-  return `cellule ${cell.index + 1} : ${cell.message ?? cell.status}`;
+function exitInFrench(exit: ExitInfo): string {
+  if (exit.signal) return `tué par le signal ${exit.signal}`;
+  return exit.error ? `démarrage impossible : ${exit.error}` : `code de sortie ${exit.code}`;
+}
+
+/** Why a cell failed, in French. */
+export function cellFailure(cell: CellResult, cellSeconds: number): string {
+  const where = `cellule ${cell.index + 1}`;
+  switch (cell.status) {
+    case 'timeout':
+      return `${where} : plus de ${cellSeconds} s sans finir (boucle infinie ?), interrompue${cell.exit ? ' puis noyau arrêté' : ''}`;
+    case 'kernel-died':
+      return `${where} : le noyau s’est arrêté pendant la cellule (${cell.exit ? exitInFrench(cell.exit) : 'cause inconnue'} ; process.exit ou plantage ?)`;
+    case 'ok':
+      return `${where} : devait lever une erreur et n’en a pas levé`;
+    default:
+      return `${where} : ${cell.error ? `${cell.error.ename}: ${cell.error.evalue}` : (cell.message ?? 'erreur')}`;
+  }
 }
 
 /** Runs one notebook of the submission in its sandbox, within the spec's time and memory limits. */
@@ -97,7 +113,7 @@ export function judgeRun(ctx: GradingContext, key: NotebookKey): void {
   const failed = state.run.cells.find((c) => c.failed);
   if (failed) {
     const skipped = state.run.cells.filter((c) => c.status === 'skipped' && c.skipReason !== 'tag' && c.skipReason !== 'empty').length;
-    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(failed)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.`);
+    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(failed, ctx.spec.timeouts.cellSeconds)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.`);
     return;
   }
   const ran = state.run.cells.filter((c) => c.status === 'ok').length;
