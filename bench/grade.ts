@@ -1,0 +1,100 @@
+/**
+ * `npm run bench:grade`: (1) a class of 20 submissions graded with --no-execute, the whole command
+ * timed; (2) the notebook runner's cost per trivial cell against `jupyter execute` on the same
+ * notebook and the same tslab kernel (Python's nbclient, from .venv or $NBVAL_TS_PYTHON's folder).
+ * Options: --submissions N (20), --jobs N (the grader's default), --cells N (100), --repeats N (3).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../lib/paths';
+import { temporaryFolder } from '../tests/helpers/fixtures';
+
+const { values } = parseArgs({ options: { submissions: { type: 'string', default: '20' }, jobs: { type: 'string' }, cells: { type: 'string', default: '100' }, repeats: { type: 'string', default: '3' } } });
+const SUBMISSIONS = Number(values.submissions);
+const CELLS = Number(values.cells);
+const REPEATS = Number(values.repeats);
+const TSX = require.resolve('tsx/cjs');
+
+function timed(argv: string[], options: { cwd?: string } = {}): { seconds: number; status: number | null; output: string } {
+  const started = performance.now();
+  const run = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', cwd: options.cwd, maxBuffer: 64 << 20 });
+  return { seconds: (performance.now() - started) / 1000, status: run.status, output: `${run.stdout}\n${run.stderr}` };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+}
+
+function trivialNotebook(path: string, cells: number): void {
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+    cells: Array.from({ length: cells }, (_, i) => ({ id: `c${i}`, cell_type: 'code', metadata: {}, source: `${i} + 1`, outputs: [], execution_count: null })),
+  };
+  writeFileSync(path, JSON.stringify(nb));
+}
+
+function jupyterCommand(): string | undefined {
+  const candidates = [process.env.NBVAL_TS_PYTHON ? join(process.env.NBVAL_TS_PYTHON, '..', 'jupyter') : undefined, join(PROJECT_ROOT, '.venv', 'bin', 'jupyter')];
+  return candidates.find((c): c is string => !!c && existsSync(c));
+}
+
+function benchClass(dir: string): void {
+  const classDir = join(dir, 'classe');
+  const ids = Array.from({ length: SUBMISSIONS }, (_, i) => `etudiant-${String(i + 1).padStart(2, '0')}=true`);
+  process.stderr.write(`Construction d'une classe de ${SUBMISSIONS} soumissions (un petit modèle entraîné une fois, copié)...\n`);
+  const build = timed([process.execPath, '--require', TSX, join(PROJECT_ROOT, 'tests', 'grading', 'grader', 'stored-submission.ts'), classDir, ...ids]);
+  if (build.status !== 0) throw new Error(`construction impossible :\n${build.output}`);
+  const spec = join(dir, 'bareme.json');
+  writeFileSync(spec, JSON.stringify({ accuracy: { pass: 0.6, bands: [] } }));
+  const args = [process.execPath, '--require', TSX, join(PROJECT_ROOT, 'grading', 'cli', 'grade.ts'), classDir, '--no-execute', '--spec', spec, '--report', join(dir, 'rapport')];
+  if (values.jobs) args.push('--jobs', values.jobs);
+  const run = timed(args);
+  const summary = /(\d+) soumissions?, (\d+) réussies?/.exec(run.output);
+  console.log(`\n## Correction d'une classe (--no-execute${values.jobs ? `, --jobs ${values.jobs}` : ''})`);
+  console.log(`${SUBMISSIONS} soumissions : ${run.seconds.toFixed(1)} s en tout, ${(run.seconds / SUBMISSIONS).toFixed(2)} s par soumission (code ${run.status}, ${summary ? `${summary[2]}/${summary[1]} réussies` : 'résumé introuvable'}).`);
+}
+
+function benchRunner(dir: string): void {
+  const small = join(dir, 'un.ipynb');
+  const large = join(dir, `cellules-${CELLS}.ipynb`);
+  trivialNotebook(small, 1);
+  trivialNotebook(large, CELLS + 1);
+  const runner = (nb: string) => [process.execPath, '--require', TSX, join(PROJECT_ROOT, 'grading', 'cli', 'nbval-ts-runner.ts'), 'execute', nb, '--quiet', '--output', `${nb}.out.ipynb`];
+  const jupyter = jupyterCommand();
+  const tools: [string, (nb: string) => string[]][] = [['nbval-ts-runner', runner]];
+  if (jupyter) tools.push(['jupyter execute', (nb) => [jupyter, 'execute', '--kernel_name=tslab', nb, '--output', `${nb}.jupyter.ipynb`]]);
+  console.log(`\n## Coût par cellule triviale (${CELLS} cellules de plus ; médiane de ${REPEATS}, en alternant les outils)`);
+  if (!jupyter) console.log('jupyter introuvable (.venv/bin/jupyter) : seul nbval-ts-runner est mesuré. Créez .venv avec jupyter pour comparer.');
+  const times = new Map<string, { small: number[]; large: number[] }>(tools.map(([name]) => [name, { small: [], large: [] }]));
+  for (let r = 0; r < REPEATS; r++) {
+    for (const [name, argv] of tools) {
+      for (const [size, nb] of [['small', small], ['large', large]] as const) {
+        const run = timed(argv(nb));
+        if (run.status !== 0) throw new Error(`${name} a échoué sur ${nb} :\n${run.output.slice(-2000)}`);
+        times.get(name)![size].push(run.seconds);
+      }
+    }
+  }
+  const rows = tools.map(([name]) => {
+    const t = times.get(name)!;
+    const perCell = ((median(t.large) - median(t.small)) / CELLS) * 1000;
+    return { name, startup: median(t.small), total: median(t.large), perCell };
+  });
+  console.log('outil             1 cellule (s)   ' + `${CELLS + 1} cellules (s)   par cellule (ms)`);
+  for (const row of rows) console.log(`${row.name.padEnd(18)}${row.startup.toFixed(2).padStart(13)}   ${row.total.toFixed(2).padStart(16)}   ${row.perCell.toFixed(1).padStart(16)}`);
+  if (rows.length === 2) console.log(`ratio par cellule nbval-ts-runner / jupyter execute : ${(rows[0].perCell / rows[1].perCell).toFixed(2)}`);
+}
+
+const folder = temporaryFolder('bench-grade-');
+try {
+  mkdirSync(join(folder.dir, 'nb'));
+  benchClass(folder.dir);
+  benchRunner(join(folder.dir, 'nb'));
+} finally {
+  folder.cleanup();
+}

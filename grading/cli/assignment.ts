@@ -1,0 +1,88 @@
+/**
+ * The student version of the notebooks: `npm run assignment -- [--source DIR] [--out DIR]`.
+ * Run with --help.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../../lib/paths';
+import { makeAssignment } from '../assignment/student-version';
+
+const USAGE = `Version étudiante des notebooks du TP « Analyse d'image ».
+
+Usage : npm run assignment -- [--source DIR] [--out DIR]
+
+Options :
+  --source DIR   dossier des notebooks corrigés (défaut : notebooks/ du projet)
+  --out DIR      dossier où écrire la version étudiante (défaut : assignment/ du projet) ;
+                 il doit être différent de --source
+  -h, --help     cette aide
+
+Chaque notebook de --source (sauf les copies *.executed.ipynb et *.quick.ipynb) est écrit dans
+--out avec :
+  - chaque zone de code entre « // BEGIN SOLUTION » et « // END SOLUTION » (lignes comprises)
+    remplacée par « // À COMPLÉTER » et throw new Error("À compléter"), avec la même indentation ;
+  - chaque zone de texte entre « <!-- BEGIN SOLUTION --> » et « <!-- END SOLUTION --> »
+    remplacée par « *À compléter.* » ;
+  - les sorties et les numéros d'exécution effacés, les métadonnées nbgrader et execution retirées.
+Les notebooks de --source ne sont jamais modifiés.
+Codes de sortie : 0 succès, 2 erreur (argument, notebook illisible, marqueurs mal appariés).`;
+
+class UsageError extends Error {}
+
+function plural(count: number, singular: string, pluralForm: string): string {
+  // French uses the singular for 0 and 1.
+  return `${count} ${count > 1 ? pluralForm : singular}`;
+}
+
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+function main(argv: string[]): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        source: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`argument invalide (${(error as Error).message}).`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  for (const flag of ['source', 'out'] as const) {
+    if (values[flag] === '') throw new UsageError(`--${flag} attend un dossier.`);
+  }
+  const sourceDir = resolve(values.source ?? join(PROJECT_ROOT, 'notebooks'));
+  const outDir = resolve(values.out ?? join(PROJECT_ROOT, 'assignment'));
+  if (!existsSync(sourceDir) || !statSync(sourceDir).isDirectory()) throw new UsageError(`--source ${shown(sourceDir)} n'est pas un dossier existant.`);
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`--out ${shown(outDir)} existe et n'est pas un dossier.`);
+
+  const result = makeAssignment(sourceDir, outDir);
+  if (!result.notebooks.length) throw new Error(`aucun notebook .ipynb dans ${shown(sourceDir)} (les copies *.executed.ipynb et *.quick.ipynb sont ignorées).`);
+  for (const entry of result.notebooks) {
+    process.stdout.write(`${relative(sourceDir, entry.source)} : ${plural(entry.regions, 'zone de solution remplacée', 'zones de solution remplacées')} -> ${shown(entry.output)}\n`);
+  }
+  process.stdout.write(`${plural(result.written.length, 'notebook écrit', 'notebooks écrits')} dans ${shown(outDir)}/, ${plural(result.regions, 'zone de solution remplacée', 'zones de solution remplacées')} au total.\n`);
+  if (result.regions === 0) {
+    // Without markers the "student version" is the full solution minus its outputs: say so loudly.
+    process.stderr.write(`Attention : aucun marqueur « // BEGIN SOLUTION » ou « <!-- BEGIN SOLUTION --> » trouvé ; les notebooks écrits contiennent les solutions complètes.\n`);
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  const message = error instanceof UsageError ? `${error.message}\nVoir npm run assignment -- --help.` : (error as Error).message;
+  process.stderr.write(`assignment : ${message}\n`);
+  process.exitCode = 2;
+}
