@@ -73,6 +73,6 @@ export async function probeModel(ctx: GradingContext): Promise<void> {
   }
   const { accuracy, loss, images } = probe.evaluation;
   const fraction = accuracyFraction(ctx.spec, accuracy);
-  const measured = `Précision mesurée par le correcteur sur les ${images} images de test : ${accuracy.toFixed(4)} (erreur ${loss.toFixed(4)})`;
+  const measured = `Précision mesurée par le correcteur sur les ${images.toLocaleString('fr-FR')} images de test : ${accuracy.toFixed(4)} (erreur ${loss.toFixed(4)})`;
   recordCheck(ctx, 'test-accuracy', fraction, fraction >= 1 ? `${measured} ≥ ${ctx.spec.accuracy.pass} : tous les points.` : `${measured} < ${ctx.spec.accuracy.pass} : ${fraction > 0 ? `${Math.round(fraction * 100)} % des points` : 'aucun point'}.`);
 }
