@@ -4,6 +4,7 @@ export * from './images';
 export * from './idx';
 export * from './csv';
 export * from './fashion';
+export * from './folders';
 export * from './mnist';
 export * from './split';
 export * from './tensors';
