@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeAssignment, SolutionMarkerError, stripSolutions, studentNotebook } from '../../../grading/assignment/student-version';
 import { parseNotebook, validateNotebookJson } from '../../../grading/runner/nbformat';
 import { PROJECT_ROOT } from '../../../lib/paths';
+import { runTsCli, type CliRun } from '../../helpers/cli';
 import { temporaryFolder } from '../../helpers/fixtures';
 
 const CLI = join(PROJECT_ROOT, 'grading', 'cli', 'assignment.ts');
-const TSX = join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /** The raw JSON of a solution notebook: a markdown cell, a code cell with a region and stored outputs, a plain code cell. */
 function solutionJson(): Record<string, unknown> {
@@ -42,15 +41,8 @@ function writeJson(path: string, json: unknown): void {
   writeFileSync(path, JSON.stringify(json, null, 1));
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX, CLI, ...args], { cwd: PROJECT_ROOT });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, stdout: out, stderr: err }));
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runTsCli(CLI, args);
 }
 
 describe('stripSolutions', () => {

@@ -1,22 +1,14 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../lib/paths';
+import { runTsCli, type CliRun } from '../../helpers/cli';
 import { temporaryFolder } from '../../helpers/fixtures';
 import { stdout, writeNotebookFile } from './helpers';
 
 const CLI = join(PROJECT_ROOT, 'grading', 'cli', 'nbval-ts-runner.ts');
-const TSX = join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX, CLI, ...args], { cwd: PROJECT_ROOT });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, stdout: out, stderr: err }));
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runTsCli(CLI, args);
 }
 
 describe('nbval-ts-runner CLI', () => {
