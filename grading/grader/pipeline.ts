@@ -11,7 +11,7 @@ import { probeModel } from './steps/probe-model';
 import { validateNotebooks } from './steps/validate-notebooks';
 import { SubmissionSandbox, type SandboxChoice, type SandboxMode } from './sandbox';
 import { prepareScratch } from './scratch';
-import { CHECK_IDS, maxScore, type GradingSpec } from './spec';
+import { CHECK_IDS, maxScore, type CheckId, type GradingSpec } from './spec';
 
 export type { CheckResult } from './steps/context';
 
@@ -62,13 +62,18 @@ export interface GradeOptions {
   onProgress?: (status: string) => void;
 }
 
+/** A check that could not earn anything, with why. */
+function failedCheck(spec: GradingSpec, id: CheckId, message: string): CheckResult {
+  return { id, passed: false, points: 0, maxPoints: spec.points[id], message };
+}
+
 /** Grades one submission folder; never modifies it. */
 export async function gradeSubmission(submissionDir: string, id: string, options: GradeOptions): Promise<SubmissionGrade> {
   const started = Date.now();
   const sandbox = SubmissionSandbox.forSubmission(options.sandbox, options.index);
   const base = { id, maxScore: maxScore(options.spec), executed: options.execute, sandbox: sandbox.mode };
   if (!existsSync(submissionDir) || !statSync(submissionDir).isDirectory()) {
-    const checks = CHECK_IDS.map((checkId) => ({ id: checkId, passed: false, points: 0, maxPoints: options.spec.points[checkId], message: `Soumission introuvable : ${submissionDir} n’est pas un dossier.` }));
+    const checks = CHECK_IDS.map((checkId) => failedCheck(options.spec, checkId, `Soumission introuvable : ${submissionDir} n’est pas un dossier.`));
     return { ...base, score: 0, passed: false, checks, durationMs: 0, notes: [] };
   }
   const scratch = prepareScratch(submissionDir, options.scratchRoot, `${options.index}-${id}`, {
@@ -96,7 +101,7 @@ export async function gradeSubmission(submissionDir: string, id: string, options
     if (!options.keepScratch) rmSync(scratch.dir, { recursive: true, force: true });
   }
   for (const checkId of CHECK_IDS) {
-    if (!ctx.checks.some((c) => c.id === checkId)) ctx.checks.push({ id: checkId, passed: false, points: 0, maxPoints: options.spec.points[checkId], message: `Non vérifié : erreur du correcteur (${internalError?.split('\n')[0] ?? 'étape manquante'}).` });
+    if (!ctx.checks.some((c) => c.id === checkId)) ctx.checks.push(failedCheck(options.spec, checkId, `Non vérifié : erreur du correcteur (${internalError?.split('\n')[0] ?? 'étape manquante'}).`));
   }
   ctx.checks.sort((a, b) => CHECK_IDS.indexOf(a.id) - CHECK_IDS.indexOf(b.id));
   for (const state of Object.values(ctx.notebooks)) if (state?.peakMemoryMb) ctx.notes.push(`${state.file} : mémoire maximale ${state.peakMemoryMb} Mo.`);

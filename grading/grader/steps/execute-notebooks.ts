@@ -4,7 +4,7 @@
  */
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { executeNotebook, KernelClient, tslabBin, tslabPreload, type CellResult, type ExitInfo, type Notebook } from '../../runner';
+import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExitInfo, type Notebook } from '../../runner';
 import { kernelEnvironment } from '../scratch';
 import { recordCheck, type GradingContext, type NotebookKey } from './context';
 
@@ -12,7 +12,8 @@ const CHECK_OF: Record<NotebookKey, 'classification-runs' | 'test-model-runs'> =
 
 /** The kernel command for grading: the project's tslab, TypeScript folders importable, no change of folder. */
 export function gradingKernelArgv(): string[] {
-  return [process.execPath, '--require', require.resolve('tsx/cjs'), '--require', tslabPreload(), tslabBin(), 'kernel', '--config-path', '{connection_file}'];
+  const [node, ...rest] = defaultKernelArgv();
+  return [node, '--require', require.resolve('tsx/cjs'), ...rest];
 }
 
 function exitInFrench(exit: ExitInfo): string {

@@ -32,7 +32,11 @@ export async function runProbe(ctx: GradingContext): Promise<{ probe?: ModelProb
       const timer = setTimeout(() => {
         timedOut = true;
         void ctx.sandbox.killAll();
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group already ended (killAll got it first)
+        }
       }, limitMs);
       const finish = (code: number | null, signal: string | null) => {
         clearTimeout(timer);
