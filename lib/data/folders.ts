@@ -5,7 +5,7 @@
  * images are decoded batch by batch, so a folder larger than memory still trains.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import type * as tfTypes from '@tensorflow/tfjs-node';
@@ -154,4 +154,30 @@ export async function* folderBatches(
 export function folderTfDataset(tf: typeof tfTypes, dataset: ImageFolderDataset, split: SplitName, options: DecodeFolderOptions & { batchSize: number; shuffleSeed?: number }): tfTypes.data.Dataset<tfTypes.TensorContainer> {
   // Each epoch asks for a new iterator; a new generator re-reads the files.
   return tf.data.generator(() => folderBatches(tf, dataset, split, options) as unknown as Iterator<tfTypes.TensorContainer>);
+}
+
+/** Writes 28x28 grey images as PNG files, one subfolder per class (`<root>/<class>/<index>.png`); returns how many were written. */
+export async function writeImageFolder(set: { count: number; labels: Uint8Array; pixels: Uint8Array }, root: string, classNames: readonly string[]): Promise<number> {
+  const side = 28;
+  for (const name of classNames) mkdirSync(join(root, folderName(name)), { recursive: true });
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < set.count; i++) {
+    const name = classNames[set.labels[i]];
+    if (name === undefined) throw new Error(`Image ${i} : étiquette ${set.labels[i]} sans nom de classe (${classNames.length} noms donnés).`);
+    const pixels = set.pixels.subarray(i * side * side, (i + 1) * side * side);
+    const file = join(root, folderName(name), `${String(i).padStart(5, '0')}.png`);
+    writes.push(sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels: 1 } }).png().toFile(file));
+  }
+  await Promise.all(writes);
+  return set.count;
+}
+
+/** A class name as a portable folder name: no accents, spaces or apostrophes ("Un pantalon" -> "un_pantalon"). */
+export function folderName(className: string): string {
+  return className
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 }

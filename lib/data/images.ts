@@ -47,3 +47,20 @@ export function classCounts(set: LabelledImages, classCount = 10): number[] {
   for (let i = 0; i < set.count; i++) counts[set.labels[i]]++;
   return counts;
 }
+
+/** The first `perClass` images of each label, in their original order (a few labelled examples per class). */
+export function firstPerClass(set: LabelledImages, perClass: number, classCount = 10): LabelledImages {
+  if (!Number.isInteger(perClass) || perClass < 1) throw new RangeError(`perClass = ${perClass}: give a whole number of images per class, 1 or more.`);
+  const taken = new Array<number>(classCount).fill(0);
+  const indices: number[] = [];
+  for (let i = 0; i < set.count && indices.length < perClass * classCount; i++) {
+    const label = set.labels[i];
+    if (taken[label] < perClass) {
+      taken[label]++;
+      indices.push(i);
+    }
+  }
+  const short = taken.findIndex((n) => n < perClass);
+  if (short >= 0) throw new RangeError(`Only ${taken[short]} images of class ${short} in the set, ${perClass} asked.`);
+  return subset(set, indices);
+}

@@ -5,6 +5,8 @@
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../backend';
 
+export * from './transfer';
+
 /** Names of the architectures this project knows. */
 export const MODEL_NAMES = ['one-conv', 'four-conv', 'baseline', 'report-cnn', 'mnist-digits'] as const;
 

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadNativeTf } from '../../../lib/backend';
-import { folderBatches, folderTfDataset, imageFolderDataset, scanImageFolder, splitOf } from '../../../lib/data/folders';
-import { temporaryFolder } from '../../helpers/fixtures';
+import { decodeFolderImage, folderBatches, folderName, folderTfDataset, imageFolderDataset, scanImageFolder, splitOf, writeImageFolder } from '../../../lib/data/folders';
+import { syntheticImages, temporaryFolder } from '../../helpers/fixtures';
 
 const CLASSES = { chat: 12, chien: 9, oiseau: 6 };
 
@@ -99,6 +99,26 @@ test('folderTfDataset feeds model.fitDataset, epoch after epoch', async () => {
     const history = await model.fitDataset(folderTfDataset(tf, dataset, 'train', { batchSize: 4, size: [8, 8], channels: 3, shuffleSeed: 1 }), { epochs: 2, verbose: 0 });
     expect(history.history.loss).toHaveLength(2);
     model.dispose();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a labelled image set exported to class folders reads back with the same labels and pixels', async () => {
+  const { dir, cleanup } = temporaryFolder();
+  try {
+    const set = syntheticImages(30); // labels 0..9, three images each
+    const names = ['Un T-shirt', 'Un pantalon', 'Un pull', 'Une robe', 'Un manteau', 'Une sandale', 'Une chemise', 'Une basket', 'Un sac', 'Des bottes de cheville'];
+    expect(await writeImageFolder(set, dir, names)).toBe(30);
+    expect(folderName("Des bottes de cheville")).toBe('des_bottes_de_cheville');
+    expect(folderName('Élégant : été')).toBe('elegant_ete');
+    const dataset = imageFolderDataset(dir, { validation: 0, test: 0 });
+    expect(dataset.counts).toEqual(new Array(10).fill(3));
+    const first = dataset.splits.train.find((image) => image.path === 'un_pantalon/00001.png');
+    expect(first).toBeDefined();
+    const pixels = await decodeFolderImage(join(dir, first!.path), { size: [28, 28], channels: 1 });
+    expect(Array.from(pixels.subarray(0, 5)).map((v) => Math.round(v * 255))).toEqual(Array.from(set.pixels.subarray(784, 789)));
+    await expect(writeImageFolder(set, dir, names.slice(0, 5))).rejects.toThrow(/étiquette 5 sans nom de classe/);
   } finally {
     cleanup();
   }
