@@ -7,6 +7,8 @@ import { loadNativeTf } from '../backend';
 import { ProgressPrinter } from './progress';
 
 export * from './progress';
+export * from './early-stopping';
+export * from './compare';
 
 /** Per-epoch metrics with Keras' names: loss, accuracy, val_loss, val_accuracy, and epoch times when measured. */
 export interface TrainingHistory {
