@@ -18,6 +18,7 @@ export { DEFAULT_MAX_PIXELS, ImageReadError, decodeImage, type DecodeOptions, ty
 export { toGrayscale, type GrayImage } from './grayscale';
 export { fitLongestSide, resizeLanczos, roundHalfEven } from './lanczos';
 export { sharpen } from './sharpen';
+export { ORIGINAL_LABEL, autocontrast, equalize, gaussianBlur, grayscale, histogram, pipeline, resize, stagesGridPng, type AutocontrastOptions, type Pipeline, type PipelineResult, type Stage, type StagesGridOptions, type StagesRow, type Step } from './pipeline';
 
 /** Side of the model's input image. */
 export const INPUT_SIDE = 28;
