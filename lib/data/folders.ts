@@ -158,17 +158,23 @@ export function folderTfDataset(tf: typeof tfTypes, dataset: ImageFolderDataset,
 
 /** Writes 28x28 grey images as PNG files, one subfolder per class (`<root>/<class>/<index>.png`); returns how many were written. */
 export async function writeImageFolder(set: { count: number; labels: Uint8Array; pixels: Uint8Array }, root: string, classNames: readonly string[]): Promise<number> {
+  // Every label is checked before the first file is written: a refused set leaves nothing half-written behind.
+  for (let i = 0; i < set.count; i++) {
+    if (classNames[set.labels[i]] === undefined) throw new Error(`Image ${i} : étiquette ${set.labels[i]} sans nom de classe (${classNames.length} noms donnés).`);
+  }
   const side = 28;
   for (const name of classNames) mkdirSync(join(root, folderName(name)), { recursive: true });
-  const writes: Promise<unknown>[] = [];
-  for (let i = 0; i < set.count; i++) {
-    const name = classNames[set.labels[i]];
-    if (name === undefined) throw new Error(`Image ${i} : étiquette ${set.labels[i]} sans nom de classe (${classNames.length} noms donnés).`);
-    const pixels = set.pixels.subarray(i * side * side, (i + 1) * side * side);
-    const file = join(root, folderName(name), `${String(i).padStart(5, '0')}.png`);
-    writes.push(sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels: 1 } }).png().toFile(file));
+  // A few hundred files at a time: thousands of pending writes would only queue up in sharp.
+  const chunk = 256;
+  for (let start = 0; start < set.count; start += chunk) {
+    const writes: Promise<unknown>[] = [];
+    for (let i = start; i < Math.min(set.count, start + chunk); i++) {
+      const pixels = set.pixels.subarray(i * side * side, (i + 1) * side * side);
+      const file = join(root, folderName(classNames[set.labels[i]]), `${String(i).padStart(5, '0')}.png`);
+      writes.push(sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels: 1 } }).png().toFile(file));
+    }
+    await Promise.all(writes);
   }
-  await Promise.all(writes);
   return set.count;
 }
 

@@ -118,7 +118,9 @@ test('a labelled image set exported to class folders reads back with the same la
     expect(first).toBeDefined();
     const pixels = await decodeFolderImage(join(dir, first!.path), { size: [28, 28], channels: 1 });
     expect(Array.from(pixels.subarray(0, 5)).map((v) => Math.round(v * 255))).toEqual(Array.from(set.pixels.subarray(784, 789)));
-    await expect(writeImageFolder(set, dir, names.slice(0, 5))).rejects.toThrow(/étiquette 5 sans nom de classe/);
+    const other = join(dir, 'refuse');
+    await expect(writeImageFolder(set, other, names.slice(0, 5))).rejects.toThrow(/étiquette 5 sans nom de classe/);
+    expect(existsSync(other)).toBe(false);
   } finally {
     cleanup();
   }
