@@ -1,5 +1,6 @@
 /** `npm run serve [-- options]`: starts the web app on localhost. */
 import { modelDir } from '../lib/paths';
+import { defaultWorkerCount } from './preprocess-pool';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, startServer } from './server';
 
 const HELP = `npm run serve [-- options]
@@ -13,6 +14,8 @@ Options :
   --model DOSSIER     dossier du modèle (défaut : $ANALYSE_IMAGE_MODELE ou modele/)
   --max-upload-mb N   taille maximale d'une image envoyée, en Mo (défaut : ${DEFAULT_MAX_UPLOAD_BYTES / 1024 / 1024})
   --max-megapixels N  nombre maximal de mégapixels d'une image (défaut : ${DEFAULT_MAX_PIXELS / 1e6})
+  --workers N         fils d'exécution qui préparent les photos (défaut : un par cœur, ${defaultWorkerCount()} ici ;
+                      0 : tout sur le fil principal)
   --help              cette aide
 
 API : POST /api/predict (formulaire multipart, champ « image ») ->
@@ -33,6 +36,16 @@ function positive(name: string, value: string | undefined): number | undefined {
   return number;
 }
 
+function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) {
+    console.error(`Option --workers : « ${value} » n'est pas un nombre entier positif ou nul.`);
+    process.exit(2);
+  }
+  return number;
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) return void console.log(HELP);
   const port = positive('--port', option('--port') ?? process.env.PORT) ?? 3000;
@@ -44,6 +57,7 @@ async function main(): Promise<void> {
     modelDir: option('--model') ?? modelDir(),
     maxUploadBytes: maxUploadMB ? maxUploadMB * 1024 * 1024 : undefined,
     maxPixels: maxMegapixels ? maxMegapixels * 1e6 : undefined,
+    workers: workerCount(option('--workers') ?? process.env.ANALYSE_IMAGE_WORKERS),
   });
   console.log(`Application web : ${running.url}`);
   if (running.predictor.problem) console.log(`Attention : ${running.predictor.problem}\nLe serveur fonctionne, mais ne peut pas classer d'images tant qu'il n'y a pas de modèle (npm run lab).`);

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
 import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
 import { barFigure, confusionMatrixFigure, imageGridPng, probabilitiesFigure } from '../lib/plot';
-import { grayPng, ImageReadError, preprocessPhoto } from '../lib/preprocess';
+import { grayPng, ImageReadError } from '../lib/preprocess';
 import { FormError, multipartBoundary, parseMultipart } from './multipart';
 import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
 import { HOW_TO_TRAIN, Predictor } from './predictor';
+import { defaultWorkerCount, PreprocessPool } from './preprocess-pool';
 
 /** Settings of the server; every limit is configurable. */
 export interface ServerOptions {
@@ -26,6 +27,8 @@ export interface ServerOptions {
   maxUploadBytes?: number;
   /** Largest accepted image, in pixels. Default 40 megapixels. */
   maxPixels?: number;
+  /** Worker threads preparing photos. Default: one per core; 0 prepares them on the main thread. */
+  workers?: number;
 }
 
 /** A running server. */
@@ -101,6 +104,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const predictor = await Predictor.load(modelDir);
+  const pool = new PreprocessPool(options.workers ?? defaultWorkerCount());
   const limits = { maxUploadMB: Number(megabytes(maxUploadBytes).replace(',', '.')), maxMegapixels: Math.round(maxPixels / 1e6) };
   // Multipart headers and boundaries add a little to the file itself.
   const bodyLimit = maxUploadBytes + 64 * 1024;
@@ -131,7 +135,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (image.data.length > maxUploadBytes) throw new HttpError(413, `fichier trop volumineux : ${megabytes(maxUploadBytes)} Mo au plus.`);
     let photo;
     try {
-      photo = await preprocessPhoto(image.data, { maxPixels, name });
+      photo = await pool.prepare(image.data, { maxPixels, name });
     } catch (error) {
       if (error instanceof ImageReadError) throw new HttpError(/trop grande/.test(error.reason) ? 413 : 422, error.message);
       throw error;
@@ -228,10 +232,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url: `http://${host}:${address.port}`,
     server,
     predictor,
-    close: () =>
-      new Promise((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await pool.close();
+    },
   };
 }

@@ -1,0 +1,41 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../lib/paths';
+import { ImageReadError, preprocessPhoto } from '../../lib/preprocess';
+import { PreprocessPool } from '../../web/preprocess-pool';
+
+const IMAGES = join(PROJECT_ROOT, 'images');
+
+describe('photo preparation on worker threads', () => {
+  const pool = new PreprocessPool(2);
+  afterAll(() => pool.close());
+
+  it('gives exactly what preprocessPhoto gives on the main thread, for each sample photo at once', async () => {
+    const files = readdirSync(IMAGES).filter((file) => /\.(png|jpe?g|webp|gif)$/i.test(file));
+    expect(files.length).toBeGreaterThan(3);
+    const bytes = files.map((file) => readFileSync(join(IMAGES, file)));
+    const [inWorkers, onMain] = await Promise.all([Promise.all(bytes.map((b) => pool.prepare(b))), Promise.all(bytes.map((b) => preprocessPhoto(b)))]);
+    inWorkers.forEach((photo, i) => {
+      expect(Array.from(photo.input)).toEqual(Array.from(onMain[i].input));
+      expect(Array.from(photo.display)).toEqual(Array.from(onMain[i].display));
+      expect(photo.resized).toEqual(onMain[i].resized);
+      expect([photo.width, photo.height]).toEqual([onMain[i].width, onMain[i].height]);
+    });
+  });
+
+  it('keeps the French ImageReadError of a bad photo (file and reason), and the pool goes on', async () => {
+    const failure = pool.prepare(Buffer.from('pas une image'), { name: 'notes.txt' });
+    await expect(failure).rejects.toBeInstanceOf(ImageReadError);
+    await expect(failure).rejects.toMatchObject({ file: 'notes.txt', message: expect.stringContaining("Impossible de lire l'image « notes.txt »") });
+    const photo = await pool.prepare(readFileSync(join(IMAGES, 'robe.png')));
+    expect(photo.input.length).toBe(784);
+  });
+
+  it('with 0 workers, prepares on the calling thread; a closed pool refuses work', async () => {
+    const inline = new PreprocessPool(0);
+    expect((await inline.prepare(readFileSync(join(IMAGES, 'robe.png')))).input.length).toBe(784);
+    await inline.close();
+    await expect(inline.prepare(Buffer.alloc(1))).rejects.toThrow(/closed/);
+    expect(() => new PreprocessPool(-1)).toThrow(/workers: -1/);
+  });
+});
