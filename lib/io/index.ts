@@ -1,3 +1,4 @@
 /** Reading and writing files: trained models (modele/) and atomic writes. */
 export * from './atomic';
 export * from './model';
+export * from './keras3';

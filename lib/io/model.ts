@@ -11,6 +11,7 @@ import type { io as tfio } from '@tensorflow/tfjs-core';
 import { loadNativeTf } from '../backend';
 import { modelDir, PROJECT_ROOT } from '../paths';
 import { writeTemporary } from './atomic';
+import { tfjsTopology } from './keras3';
 
 /** File name of the model description in the model folder. */
 export const MODEL_JSON = 'modele.json';
@@ -192,12 +193,13 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfio.Mod
   };
 }
 
-/** Loads a saved model (default modele/modele.json), checked first; errors name the faulty file. */
+/** Loads a saved model (default modele/modele.json; also converted Keras 2 or 3 models), checked first; errors name the faulty file. */
 export async function loadModel(jsonPathOrDir: string = modelDir()): Promise<tfTypes.LayersModel> {
   const tf = loadNativeTf();
   const artifacts = readModelArtifacts(jsonPathOrDir);
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    // Keras 3 descriptions (converted Keras models) are rewritten; ours and Keras 2's come back unchanged.
+    return await tf.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: tfjsTopology(artifacts.modelTopology) as tfio.ModelArtifacts['modelTopology'] }));
   } catch (error) {
     const jsonPath = jsonPathOrDir.endsWith('.json') ? jsonPathOrDir : join(jsonPathOrDir, MODEL_JSON);
     throw new Error(`${shown(jsonPath)} : le modèle ne peut pas être reconstruit (${(error as Error).message}).`);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
 import { PROJECT_ROOT } from '../../../lib/paths';
-import { loadPretrained, tfjsTopology } from '../../../lib/models/transfer';
+import { tfjsTopology } from '../../../lib/io/keras3';
+import { loadPretrained } from '../../../lib/models/transfer';
 import { VENV_PYTHON, venvHas } from '../../../scripts/python-env';
 import { temporaryFolder } from '../../helpers/fixtures';
 
