@@ -13,9 +13,58 @@ function maxAbsDiff(a: tfTypes.Tensor, b: tfTypes.Tensor): number {
 }
 
 describe('fused training kernels', () => {
-  it('are on by default, all three with oneDNN on', () => {
+  it('are on by default, all four with oneDNN on', () => {
     expect(fusedKernelsEnabled()).toBe(true);
-    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(process.env.TF_ENABLE_ONEDNN_OPTS === '1' ? ['_MklNativeMaxPoolGrad'] : [])]);
+    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(process.env.TF_ENABLE_ONEDNN_OPTS === '1' ? ['_MklNativeMaxPoolGrad'] : []), 'RandomUniform']);
+  });
+
+  describe('dropout with a native mask', () => {
+    const shape = [64, 12, 12, 8];
+
+    it('keeps each value scaled by 1 / (1 - rate) or zeroes it, in the right proportion', () => {
+      const x = tf.add(tf.randomUniform(shape), 1);
+      const y = tf.layers.dropout({ rate: 0.25 }).apply(x, { training: true }) as tfTypes.Tensor;
+      const xs = x.dataSync();
+      const ys = y.dataSync();
+      const scale = Math.fround(1 / Math.fround(0.75));
+      let zeros = 0;
+      let wrong = 0;
+      for (let i = 0; i < xs.length; i++) {
+        if (ys[i] === 0) zeros++;
+        else if (ys[i] !== Math.fround(xs[i] * scale)) wrong++;
+      }
+      expect(wrong).toBe(0);
+      // 73 728 draws: the dropped fraction is 0.25 within 5 standard deviations (0.008).
+      expect(Math.abs(zeros / xs.length - 0.25)).toBeLessThan(0.008);
+    });
+
+    it('draws a new mask at each call, and none at inference', () => {
+      const x = tf.ones(shape);
+      const layer = tf.layers.dropout({ rate: 0.5 });
+      const first = (layer.apply(x, { training: true }) as tfTypes.Tensor).dataSync();
+      const second = (layer.apply(x, { training: true }) as tfTypes.Tensor).dataSync();
+      expect(first.some((v, i) => v !== second[i])).toBe(true);
+      expect(maxAbsDiff(layer.apply(x, { training: false }) as tfTypes.Tensor, x)).toBe(0);
+    });
+
+    it('passes the gradient through the kept values only, scaled like them', () => {
+      const x = tf.randomNormal(shape);
+      let y: tfTypes.Tensor | undefined;
+      const dx = tf.grad((input: tfTypes.Tensor) => (y = tf.keep(tf.dropout(input, 0.3))))(x);
+      // y = x * m and dy = 1, so dx = m = y / x wherever x is not zero.
+      const multiplier = tf.divNoNan(y!, x);
+      expect(maxAbsDiff(dx, multiplier)).toBeLessThan(1e-6);
+    });
+
+    it("keeps tfjs' seeded generator when a seed is given (reproducible), and leaks no tensor", () => {
+      const x = tf.randomNormal(shape);
+      const a = tf.dropout(x, 0.4, undefined, 7);
+      const b = tf.dropout(x, 0.4, undefined, 7);
+      expect(maxAbsDiff(a, b)).toBe(0);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) tf.dispose(tf.dropout(x, 0.4));
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 
   it("ReLU's gradient is dy where x > 0 and 0 elsewhere (x = 0 included)", () => {
