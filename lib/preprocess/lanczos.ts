@@ -4,6 +4,7 @@
  * Pillow's Resample.c so that every output pixel is the same integer.
  */
 import type { GrayImage } from './grayscale';
+import { resampleHorizontal, type HorizontalWeights } from './wasm';
 
 /** Python's `round()` on a float: halves go to the even neighbour (round(2.5) = 2, round(3.5) = 4). */
 export function roundHalfEven(value: number): number {
@@ -37,15 +38,10 @@ function lanczos(x: number): number {
 }
 
 /** The weights of one axis: for output pixel i, `count[i]` weights starting at input `first[i]`. */
-interface AxisWeights {
-  ksize: number;
-  first: Int32Array;
-  count: Int32Array;
-  weights: Int32Array;
-}
+type AxisWeights = HorizontalWeights;
 
-/** Pillow's `precompute_coeffs` (whole-image box) followed by `normalize_coeffs_8bpc`. */
-function axisWeights(inSize: number, outSize: number): AxisWeights {
+/** Lanczos weights of one axis as Pillow's `precompute_coeffs` (whole-image box) then `normalize_coeffs_8bpc`. */
+export function axisWeights(inSize: number, outSize: number): AxisWeights {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1); // widen the kernel when shrinking: it then averages
   const support = LANCZOS_SUPPORT * filterScale;
@@ -82,37 +78,10 @@ function clip8(sum: number): number {
   return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
-/** Horizontal pass: `rows` rows of `source` from row `rowOffset`, each resampled to `axis` length. */
-function resampleHorizontal(source: GrayImage, rowOffset: number, rows: number, axis: AxisWeights): GrayImage {
-  const width = axis.first.length;
-  const { ksize, first, count, weights } = axis;
-  const out = new Uint8Array(width * rows);
-  const src = source.data;
-  for (let y = 0; y < rows; y++) {
-    const inRow = (y + rowOffset) * source.width;
-    for (let xx = 0; xx < width; xx++) {
-      const start = inRow + first[xx];
-      const k = xx * ksize;
-      const n = count[xx];
-      // Int32 arithmetic, as Pillow's C `int` sum: 255 times the weights' absolute sum (well under
-      // 2^31) never overflows, and V8 runs it about twice as fast as doubles on large photos.
-      // Four independent partial sums (same integers: the total never overflows), for the CPU's pipelines.
-      let s0 = HALF;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let x = 0;
-      for (; x + 3 < n; x += 4) {
-        s0 = (s0 + Math.imul(src[start + x], weights[k + x])) | 0;
-        s1 = (s1 + Math.imul(src[start + x + 1], weights[k + x + 1])) | 0;
-        s2 = (s2 + Math.imul(src[start + x + 2], weights[k + x + 2])) | 0;
-        s3 = (s3 + Math.imul(src[start + x + 3], weights[k + x + 3])) | 0;
-      }
-      for (; x < n; x++) s0 = (s0 + Math.imul(src[start + x], weights[k + x])) | 0;
-      out[y * width + xx] = clip8((s0 + s1 + s2 + s3) | 0);
-    }
-  }
-  return { width, height: rows, data: out };
+/** Horizontal pass: `rows` rows of `source` from row `rowOffset`, each resampled to `axis` length (WebAssembly SIMD, see wasm.ts). */
+function horizontalPass(source: GrayImage, rowOffset: number, rows: number, axis: AxisWeights): GrayImage {
+  const rowsData = source.data.subarray(rowOffset * source.width, (rowOffset + rows) * source.width);
+  return { width: axis.first.length, height: rows, data: resampleHorizontal(rowsData, source.width, rows, axis) };
 }
 
 /** Vertical pass; `rowShift` is subtracted from every first row (the rows the horizontal pass skipped). */
@@ -146,7 +115,7 @@ function resampleOnce(image: GrayImage, width: number, height: number): GrayImag
     // Only the input rows that the vertical pass reads are resampled.
     const firstRow = vertical.first[0];
     const lastRow = vertical.first[height - 1] + vertical.count[height - 1];
-    source = resampleHorizontal(image, firstRow, lastRow - firstRow, axisWeights(image.width, width));
+    source = horizontalPass(image, firstRow, lastRow - firstRow, axisWeights(image.width, width));
     rowShift = firstRow;
   }
   return needVertical ? resampleVertical(source, vertical, rowShift) : source;
