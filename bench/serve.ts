@@ -4,7 +4,7 @@
  * `npm run serve` starts it (its own process). Targets on this 2-core machine: p50 <= 30 ms, >= 100 req/s.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -42,6 +42,17 @@ function post(port: number, body: Buffer, agent: Agent): Promise<number> {
   });
 }
 
+/** CPU time of the whole machine so far, in ms (Linux /proc/stat): used, and stolen by the host for other machines. */
+function machineCpuMs(): { used: number; stolen: number } | undefined {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const ms = (ticks: number) => (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+    return { used: ms(user + nice + system + irq + softirq), stolen: ms(steal) };
+  } catch {
+    return undefined;
+  }
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function main(): Promise<void> {
@@ -76,6 +87,8 @@ async function main(): Promise<void> {
     const deadline = performance.now() + seconds * 1000;
     let done = 0;
     const started = performance.now();
+    const machineBefore = machineCpuMs();
+    const clientBefore = process.cpuUsage();
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (performance.now() < deadline) {
@@ -86,6 +99,18 @@ async function main(): Promise<void> {
     );
     const rate = done / ((performance.now() - started) / 1000);
     console.log(`throughput, 8 concurrent clients for ${seconds} s: ${rate.toFixed(0)} requests/s (${done} answered)   (target >= 100 req/s)`);
+    const machineAfter = machineCpuMs();
+    const client = process.cpuUsage(clientBefore);
+    if (machineBefore && machineAfter) {
+      // Where the two cores went: this benchmark's own client, and the rest (the server, mostly).
+      const clientMs = (client.user + client.system) / 1000;
+      const serverMs = machineAfter.used - machineBefore.used - clientMs;
+      const stolen = (machineAfter.stolen - machineBefore.stolen) / (2 * seconds * 1000);
+      console.log(
+        `CPU per answered request: ${(serverMs / done).toFixed(1)} ms server (and anything else running), ${(clientMs / done).toFixed(1)} ms this client; ` +
+          `${(100 * stolen).toFixed(0)} % of the cores' time taken by the host for other machines`,
+      );
+    }
     agent.destroy();
   } finally {
     server.kill();

@@ -31,6 +31,18 @@ describe('photo preparation on worker threads', () => {
     expect(photo.input.length).toBe(784);
   });
 
+  it('matches each answer to its photo when one worker holds several at once (good and bad mixed)', async () => {
+    const single = new PreprocessPool(1);
+    const robe = readFileSync(join(IMAGES, 'robe.png'));
+    const pantalon = readFileSync(join(IMAGES, 'pantalon.jpg'));
+    const [robeAlone, pantalonAlone] = await Promise.all([preprocessPhoto(robe), preprocessPhoto(pantalon)]);
+    const inputs = [robe, Buffer.from('abîmé'), pantalon, robe, Buffer.alloc(0), pantalon];
+    const results = await Promise.allSettled(inputs.map((bytes, i) => single.prepare(bytes, { name: `photo-${i}` })));
+    await single.close();
+    const summary = results.map((r) => (r.status === 'fulfilled' ? Array.from(r.value.input) : (r.reason as ImageReadError).file));
+    expect(summary).toEqual([Array.from(robeAlone.input), 'photo-1', Array.from(pantalonAlone.input), Array.from(robeAlone.input), 'photo-4', Array.from(pantalonAlone.input)]);
+  });
+
   it('with 0 workers, prepares on the calling thread; a closed pool refuses work', async () => {
     const inline = new PreprocessPool(0);
     expect((await inline.prepare(readFileSync(join(IMAGES, 'robe.png')))).input.length).toBe(784);
