@@ -16,8 +16,8 @@ import { sharpen } from './sharpen';
 export { centerOnCanvas, invertAndScale } from './canvas';
 export { DEFAULT_MAX_PIXELS, ImageReadError, decodeImage, type DecodeOptions, type DecodedImage, type PhotoFormat, type RawImage } from './decode';
 export { toGrayscale, type GrayImage } from './grayscale';
-export { axisWeights, fitLongestSide, resizeLanczos, roundHalfEven } from './lanczos';
-export { lumaRgb, resampleHorizontal, type HorizontalWeights } from './wasm';
+export { axisWeights, fitLongestSide, resizeLanczos, roundHalfEven, type AxisWeights } from './lanczos';
+export { lumaRgb, resampleHorizontal } from './wasm';
 export { sharpen } from './sharpen';
 export { ORIGINAL_LABEL, autocontrast, equalize, gaussianBlur, grayscale, histogram, pipeline, resize, stagesGridPng, type AutocontrastOptions, type Pipeline, type PipelineResult, type Stage, type StagesGridOptions, type StagesRow, type Step } from './pipeline';
 

@@ -4,7 +4,7 @@
  * Pillow's Resample.c so that every output pixel is the same integer.
  */
 import type { GrayImage } from './grayscale';
-import { resampleHorizontal, type HorizontalWeights } from './wasm';
+import { resampleHorizontal } from './wasm';
 
 /** Python's `round()` on a float: halves go to the even neighbour (round(2.5) = 2, round(3.5) = 4). */
 export function roundHalfEven(value: number): number {
@@ -37,8 +37,13 @@ function lanczos(x: number): number {
   return -LANCZOS_SUPPORT <= x && x < LANCZOS_SUPPORT ? sinc(x) * sinc(x / LANCZOS_SUPPORT) : 0;
 }
 
-/** The weights of one axis: for output pixel i, `count[i]` weights starting at input `first[i]`. */
-type AxisWeights = HorizontalWeights;
+/** The weights of one axis: output pixel i reads `count[i]` inputs from `first[i]`, with `ksize` 22-bit fixed-point weights per output. */
+export interface AxisWeights {
+  ksize: number;
+  first: Int32Array;
+  count: Int32Array;
+  weights: Int32Array;
+}
 
 /** Lanczos weights of one axis as Pillow's `precompute_coeffs` (whole-image box) then `normalize_coeffs_8bpc`. */
 export function axisWeights(inSize: number, outSize: number): AxisWeights {

@@ -3,6 +3,7 @@
  * (resample.wat): the same integers as the JavaScript they replace, about five times faster on a
  * 1-megapixel photo, which is what the web app spends its time on. One instance per thread.
  */
+import type { AxisWeights } from './lanczos';
 import { RESAMPLE_WASM_BASE64 } from './resample-wasm';
 
 interface ResampleExports {
@@ -42,16 +43,8 @@ export function lumaRgb(rgb: Uint8Array, pixels: number): Uint8Array {
   return new Uint8Array(wasm.memory.buffer, grayAt, pixels).slice();
 }
 
-/** Resampling weights of one axis: output i reads `count[i]` inputs from `first[i]`, with `ksize` fixed-point weights per output. */
-export interface HorizontalWeights {
-  ksize: number;
-  first: Int32Array;
-  count: Int32Array;
-  weights: Int32Array;
-}
-
 /** Pillow's horizontal pass: each of `rows` rows of `width` grey pixels (`rowsData`) resampled to `axis.first.length` pixels. */
-export function resampleHorizontal(rowsData: Uint8Array, width: number, rows: number, axis: HorizontalWeights): Uint8Array {
+export function resampleHorizontal(rowsData: Uint8Array, width: number, rows: number, axis: AxisWeights): Uint8Array {
   const outWidth = axis.first.length;
   const blocks = Math.ceil(axis.ksize / 8);
   // Memory: the rows, padding for the zero-weighted reads past the last one, first[], weights, output.
