@@ -6,8 +6,18 @@
 import type { AxisWeights } from './lanczos';
 import { RESAMPLE_WASM_BASE64 } from './resample-wasm';
 
+// The WebAssembly API as this file uses it, declared here because tslab's compiler (notebooks) has no WebAssembly types.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+};
+
 interface ResampleExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   luma_rgb(src: number, dst: number, pixels: number): void;
   resample_horizontal(src: number, width: number, rows: number, outWidth: number, first: number, weights: number, blocks: number, dst: number): void;
 }
@@ -16,7 +26,7 @@ interface ResampleExports {
 const KEPT_MEMORY_BYTES = 64 << 20;
 const PAGE_BYTES = 65536;
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: object | undefined;
 let kept: ResampleExports | undefined;
 
 function instantiate(): ResampleExports {
