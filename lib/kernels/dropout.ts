@@ -21,7 +21,7 @@ function coreExports(): { dropout: DropoutOp & { [PATCHED]?: true } } {
 
 /** A float32 tensor of `shape` uniform in [0, 1), from TensorFlow's RandomUniform kernel (freshly seeded per process). */
 export function nativeRandomUniform(tf: typeof tfTypes, backend: NativeBackend, shape: readonly number[]): tfTypes.Tensor {
-  const { TF_ATTR_INT, TF_ATTR_TYPE, TF_INT32 } = backend.binding as NativeBackend['binding'] & { TF_INT32: number };
+  const { TF_ATTR_INT, TF_ATTR_TYPE, TF_INT32 } = backend.binding;
   const dims = tf.tensor1d(shape as number[], 'int32');
   // seed = seed2 = 0: TensorFlow seeds the kernel's generator at random, and the cached kernel's stream goes on call after call.
   const uniform = backend.executeSingleOutput('RandomUniform', [

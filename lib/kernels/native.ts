@@ -10,7 +10,7 @@ export interface OpAttr {
 
 /** The part of tfjs-node's backend (NodeJSKernelBackend) these kernels use. */
 export interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_FLOAT: number };
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_FLOAT: number; TF_INT32: number };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tfTypes.Tensor[]): tfTypes.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tfTypes.Tensor[], outputs: number): tfTypes.Tensor[];
 }
