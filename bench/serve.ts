@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { saveModel } from '../lib/io';
@@ -102,10 +103,10 @@ async function main(): Promise<void> {
     const machineAfter = machineCpuMs();
     const client = process.cpuUsage(clientBefore);
     if (machineBefore && machineAfter) {
-      // Where the two cores went: this benchmark's own client, and the rest (the server, mostly).
+      // Where the cores went: this benchmark's own client, and the rest (the server, mostly).
       const clientMs = (client.user + client.system) / 1000;
       const serverMs = machineAfter.used - machineBefore.used - clientMs;
-      const stolen = (machineAfter.stolen - machineBefore.stolen) / (2 * seconds * 1000);
+      const stolen = (machineAfter.stolen - machineBefore.stolen) / (availableParallelism() * seconds * 1000);
       console.log(
         `CPU per answered request: ${(serverMs / done).toFixed(1)} ms server (and anything else running), ${(clientMs / done).toFixed(1)} ms this client; ` +
           `${(100 * stolen).toFixed(0)} % of the cores' time taken by the host for other machines`,
