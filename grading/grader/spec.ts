@@ -1,6 +1,6 @@
 /**
  * The grading spec: which notebooks a submission holds, the points of each check, the accuracy
- * bands for partial credit, and the limits (time, memory, model size). A JSON file overrides
+ * bands for partial credit, and the limits (time, memory, processes, disk, output). A JSON file overrides
  * any part of the default, which fits this lab.
  */
 import { readFileSync } from 'node:fs';
@@ -55,6 +55,21 @@ export interface GradingSpec {
     memoryMb: number;
     /** Largest weights file accepted. */
     modelMb: number;
+    /** Processes and threads a submission may run at once (RLIMIT_NPROC inside its sandbox). */
+    processes: number;
+    /** Disk a submission may fill under its scratch folder (its private /tmp included). */
+    diskMb: number;
+    /** Files one process of a submission may hold open (RLIMIT_NOFILE). */
+    openFiles: number;
+  };
+  /** What the runner keeps of a notebook's outputs; the rest is dropped as it arrives, with a French note. */
+  output: {
+    /** Lines of text (streams, text/plain) kept per cell. */
+    cellLines: number;
+    /** Bytes of output (text and data) kept per cell, in MB. */
+    cellMb: number;
+    /** Bytes of output kept for the whole notebook, in MB. */
+    notebookMb: number;
   };
   /** Run classification on an empty model folder, so the model graded is the one the notebook makes. */
   freshModel: boolean;
@@ -85,7 +100,8 @@ export const DEFAULT_SPEC: GradingSpec = {
     reportedTolerance: 0.02,
   },
   timeouts: { cellSeconds: 3600, notebookSeconds: 2 * 3600, evaluateSeconds: 300 },
-  limits: { memoryMb: 6144, modelMb: 200 },
+  limits: { memoryMb: 6144, modelMb: 200, processes: 256, diskMb: 2048, openFiles: 1024 },
+  output: { cellLines: 10_000, cellMb: 1, notebookMb: 20 },
   freshModel: true,
 };
 
@@ -129,7 +145,9 @@ export function validateSpec(spec: GradingSpec, file = 'spec'): GradingSpec {
   });
   if (!(spec.accuracy.reportedTolerance >= 0)) fail('accuracy.reportedTolerance', 'doit être positif');
   for (const [key, value] of Object.entries(spec.timeouts)) if (!(value > 0)) fail(`timeouts.${key}`, 'doit être un nombre de secondes positif');
-  for (const [key, value] of Object.entries(spec.limits)) if (!(value > 0)) fail(`limits.${key}`, 'doit être un nombre de Mo positif');
+  for (const [key, value] of Object.entries(spec.limits)) if (!(value > 0)) fail(`limits.${key}`, key.endsWith('Mb') ? 'doit être un nombre de Mo positif' : 'doit être un nombre entier positif');
+  for (const key of ['processes', 'openFiles'] as const) if (!Number.isInteger(spec.limits[key])) fail(`limits.${key}`, 'doit être un nombre entier positif');
+  for (const [key, value] of Object.entries(spec.output)) if (!(value > 0)) fail(`output.${key}`, key.endsWith('Mb') ? 'doit être un nombre de Mo positif' : 'doit être un nombre entier positif');
   for (const [key, value] of Object.entries(spec.notebooks)) if (!/^[^/\\]+\.ipynb$/.test(value)) fail(`notebooks.${key}`, 'doit être un nom de fichier .ipynb');
   if (!/^[^/\\.][^/\\]*$/.test(spec.modelDir)) fail('modelDir', 'doit être un nom de dossier');
   return spec;
