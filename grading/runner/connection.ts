@@ -67,11 +67,16 @@ export interface ConnectionFile {
   remove: () => void;
 }
 
-/** Writes a connection file (mode 0600, in a fresh 0700 folder under `parent`, default the OS temp dir). */
-export async function writeConnectionFile(transport: 'tcp' | 'ipc' = 'tcp', parent = tmpdir()): Promise<ConnectionFile> {
+/**
+ * Writes a connection file (mode 0600, in a fresh 0700 folder under `parent`, default the OS temp dir).
+ * `kernelPath` says where the kernel sees a path of this machine (a sandbox may mount the folder
+ * elsewhere): the file holds the kernel's view of the ipc sockets, `info` keeps this side's.
+ */
+export async function writeConnectionFile(transport: 'tcp' | 'ipc' = 'tcp', parent = tmpdir(), kernelPath: (path: string) => string = (path) => path): Promise<ConnectionFile> {
   const dir = mkdtempSync(join(parent, 'nbval-ts-kernel-'));
   const info = await newConnectionInfo(transport, dir);
   const path = join(dir, 'connection.json');
-  writeFileSync(path, JSON.stringify(info, null, 1), { mode: 0o600 });
+  const seenByKernel = transport === 'ipc' ? { ...info, ip: kernelPath(info.ip) } : info;
+  writeFileSync(path, JSON.stringify(seenByKernel, null, 1), { mode: 0o600 });
   return { dir, path, info, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -9,4 +9,4 @@ export { DisplayRegistry, OutputCollector, summarizeError, type ErrorSummary } f
 export { deserialize, serialize, sign, newMessage, WireError, PROTOCOL_VERSION, type JupyterMessage, type MessageHeader } from './wire';
 export { writeConnectionFile, newConnectionInfo, freePorts, channelAddress, type ConnectionInfo, type ConnectionFile, type Channel } from './connection';
 export { KernelChannels, type Waiter } from './channels';
-export { describeExit, type ExitInfo } from './process';
+export { describeExit, KernelProcess, type ExitInfo } from './process';

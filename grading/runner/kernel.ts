@@ -46,6 +46,10 @@ export interface KernelOptions {
   interruptMode?: 'signal' | 'message';
   /** `ipc` avoids the network (useful when a sandbox unshares it). Default `tcp` on 127.0.0.1. */
   transport?: 'tcp' | 'ipc';
+  /** Where the kernel sees a path of this machine, for a sandbox that mounts the connection folder elsewhere. Default: the same path. */
+  kernelPath?: (path: string) => string;
+  /** Sends the interrupt signal in `signal` mode; default SIGINT to the kernel's process group (a wrapper that dies of SIGINT, like bubblewrap, needs its own). */
+  sendInterrupt?: (kernel: KernelProcess) => void;
   /** Folder in which the private connection folder is made. Default: the OS temp dir. */
   connectionParent?: string;
   /** Receives what the kernel process writes to its own stdout/stderr (not cell output). */
@@ -138,9 +142,10 @@ export class KernelClient {
   /** Spawns a kernel and waits until it answers on shell and publishes on IOPub; throws with its output tail otherwise. */
   static async start(options: KernelOptions = {}): Promise<KernelClient> {
     const started = Date.now();
-    const connection = await writeConnectionFile(options.transport ?? 'tcp', options.connectionParent);
+    const connection = await writeConnectionFile(options.transport ?? 'tcp', options.connectionParent, options.kernelPath);
     const cwd = options.cwd ?? process.cwd();
-    let argv = (options.argv ?? defaultKernelArgv()).map((a) => a.split('{connection_file}').join(connection.path));
+    const connectionSeenByKernel = options.kernelPath?.(connection.path) ?? connection.path;
+    let argv = (options.argv ?? defaultKernelArgv()).map((a) => a.split('{connection_file}').join(connectionSeenByKernel));
     if (options.wrapCommand) argv = options.wrapCommand(argv, { connectionFile: connection.path, connectionDir: connection.dir, cwd });
     let kernelProcess: KernelProcess;
     try {
@@ -247,7 +252,8 @@ export class KernelClient {
   async interrupt(): Promise<void> {
     if (!this.isAlive()) return;
     if ((this.options.interruptMode ?? 'signal') === 'signal') {
-      this.kernelProcess.signal('SIGINT');
+      if (this.options.sendInterrupt) this.options.sendInterrupt(this.kernelProcess);
+      else this.kernelProcess.signal('SIGINT');
       return;
     }
     await this.request('control', 'interrupt_request', {}, 2000).catch(() => undefined);
