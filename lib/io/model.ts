@@ -4,7 +4,7 @@
  * weights' size and SHA-256, so a truncated or mismatched pair is detected on load.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import type { io as tfio } from '@tensorflow/tfjs-core';
@@ -12,6 +12,7 @@ import { loadNativeTf } from '../backend';
 import { modelDir, PROJECT_ROOT } from '../paths';
 import { writeTemporary } from './atomic';
 import { tfjsTopology } from './keras3';
+import { checkedManifest, openWeightsFile, readOpenedFile, type OpenedWeightsFile } from './weights-paths';
 
 /** File name of the model description in the model folder. */
 export const MODEL_JSON = 'modele.json';
@@ -111,9 +112,31 @@ export async function saveModel(model: tfTypes.LayersModel, dir: string = modelD
   return written;
 }
 
+/** Largest model.json read (its topology and manifest are text: big models' stay well under 1 MB). */
+export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
+/** The model.json's text, read only if it is a regular file of sane size (not a FIFO or /dev/zero that never ends). */
+function readModelJson(jsonPath: string, name: string): string {
+  // stat first, so a device is never opened; then O_NONBLOCK, so a FIFO swapped in meanwhile does
+  // not wait for a writer, and fstat on the descriptor refuses it.
+  if (!statSync(jsonPath).isFile()) throw new Error(`${name} n'est pas un fichier ordinaire (dossier, tube ou périphérique). Sauvegardez le modèle à nouveau (saveModel).`);
+  const fd = openSync(jsonPath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new Error(`${name} n'est pas un fichier ordinaire (dossier, tube ou périphérique). Sauvegardez le modèle à nouveau (saveModel).`);
+    if (stats.size > MAX_MODEL_JSON_BYTES) {
+      throw new Error(`${name} pèse ${stats.size} octets, plus que les ${MAX_MODEL_JSON_BYTES} permis pour une description de modèle. Sauvegardez le modèle à nouveau (saveModel).`);
+    }
+    return readOpenedFile(fd, stats.size, name).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads and checks a saved model's files without building it: JSON valid, topology present,
- * weights files present with exactly the size the manifest announces and the recorded checksum.
+ * weights files plain files of the model folder (see weights-paths.ts), of exactly the size the
+ * manifest announces (compared before reading) and with the recorded checksum.
  */
 export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfio.ModelArtifacts {
   const jsonPath = jsonPathOrDir.endsWith('.json') ? jsonPathOrDir : join(jsonPathOrDir, MODEL_JSON);
@@ -126,50 +149,52 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfio.Mod
   }
   let description: {
     modelTopology?: unknown;
-    weightsManifest?: { paths: string[]; weights: tfio.WeightsManifestEntry[] }[];
+    weightsManifest?: unknown;
     format?: string;
     generatedBy?: string;
     convertedBy?: string | null;
     trainingConfig?: tfio.TrainingConfig;
     userDefinedMetadata?: { analyseImage?: SavedModelIntegrity; [key: string]: unknown };
   };
+  const text = readModelJson(jsonPath, name);
   try {
-    description = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    description = JSON.parse(text);
   } catch (error) {
     throw new Error(`${name} n'est pas un JSON valide (fichier tronqué ou modifié ?) : ${(error as Error).message}. Sauvegardez le modèle à nouveau.`);
   }
   if (!description || typeof description.modelTopology !== 'object' || description.modelTopology === null) {
     throw new Error(`${name} ne décrit pas un modèle TensorFlow.js (champ « modelTopology » absent).`);
   }
-  if (!Array.isArray(description.weightsManifest)) {
-    throw new Error(`${name} n'a pas de « weightsManifest » : les poids du modèle ne sont pas décrits.`);
-  }
   const folder = dirname(jsonPath);
-  const specs: tfio.WeightsManifestEntry[] = [];
-  const parts: Uint8Array[] = [];
-  for (const group of description.weightsManifest) {
-    specs.push(...group.weights);
-    for (const path of group.paths) {
-      const file = join(folder, path);
-      if (!existsSync(file)) {
-        throw new Error(`${shown(file)} introuvable : ${basename(jsonPath)} y attend les poids du modèle. Sauvegardez le modèle à nouveau.`);
-      }
-      parts.push(readFileSync(file));
-    }
-  }
-  const weights = concatWeights(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer));
-  const weightsName = shown(join(folder, description.weightsManifest[0]?.paths[0] ?? MODEL_WEIGHTS));
+  const names = { json: name, folder: shown(folder) };
+  const groups = checkedManifest(description.weightsManifest, names);
+  const specs = groups.flatMap((group) => group.weights);
   let expected: number;
   try {
     expected = manifestBytes(specs);
   } catch (error) {
     throw new Error(`${name} : ${(error as Error).message}.`);
   }
-  if (weights.byteLength !== expected) {
-    throw new Error(
-      `${weightsName} : ${weights.byteLength} octets alors que ${basename(jsonPath)} en annonce ${expected} ` +
-        `(fichier ${weights.byteLength < expected ? 'tronqué' : 'trop long'}, ou poids d'un autre modèle). Sauvegardez le modèle à nouveau.`,
-    );
+  const paths = groups.flatMap((group) => group.paths);
+  const weightsName = paths.length === 1 ? shown(join(folder, paths[0])) : `les poids (${paths.map((p) => shown(join(folder, p))).join(' + ') || 'aucun fichier'})`;
+  const opened: OpenedWeightsFile[] = [];
+  let weights: Uint8Array;
+  try {
+    for (const path of paths) opened.push(openWeightsFile(folder, path, names));
+    // Sizes from fstat, compared before reading: a weights file far bigger than announced is never loaded.
+    const actual = opened.reduce((sum, file) => sum + file.bytes, 0);
+    if (actual !== expected) {
+      throw new Error(
+        `${weightsName} : ${actual} octets alors que ${basename(jsonPath)} en annonce ${expected} ` +
+          `(fichier ${actual < expected ? 'tronqué' : 'trop long'}, ou poids d'un autre modèle). Sauvegardez le modèle à nouveau.`,
+      );
+    }
+    weights = concatWeights(opened.map((file) => {
+      const part = readOpenedFile(file.fd, file.bytes, shown(join(folder, file.path)));
+      return part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer;
+    }));
+  } finally {
+    for (const file of opened) closeSync(file.fd);
   }
   const integrity = description.userDefinedMetadata?.analyseImage;
   if (integrity?.weightsSha256) {

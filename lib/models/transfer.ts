@@ -3,13 +3,14 @@
  * model converted with `tensorflowjs_converter`, or one served on the web such as MobileNet), freeze
  * them, put a new classification head on top, then unfreeze the last few layers to adapt them.
  */
+import { fileURLToPath } from 'node:url';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../backend';
 import { loadModel } from '../io/model';
 
 /**
  * Loads a layers model from a folder or model.json path (our saves, `tensorflowjs_converter` outputs
- * and `scripts/keras_to_tfjs.py` outputs, Keras 2 or 3 alike), or from an http(s) URL.
+ * and `scripts/keras_to_tfjs.py` outputs, Keras 2 or 3 alike; a file:// URL is read as that path), or from an http(s) URL.
  */
 export async function loadPretrained(pathOrUrl: string): Promise<tfTypes.LayersModel> {
   const tf = loadNativeTf();
@@ -19,6 +20,17 @@ export async function loadPretrained(pathOrUrl: string): Promise<tfTypes.LayersM
     } catch (error) {
       throw new Error(`${pathOrUrl} : modèle impossible à télécharger ou à lire (${(error as Error).message}). Vérifiez l'adresse et la connexion.`);
     }
+  }
+  if (/^file:/i.test(pathOrUrl)) {
+    // Not tfjs-node's own file:// loader: it would read whatever the manifest points at; ours keeps
+    // the weights inside the model folder and checks their size and checksum.
+    let path: string;
+    try {
+      path = fileURLToPath(pathOrUrl);
+    } catch (error) {
+      throw new Error(`${pathOrUrl} : adresse file:// invalide (${(error as Error).message}). Donnez le chemin du dossier du modèle ou de son model.json.`);
+    }
+    return loadModel(path);
   }
   return loadModel(pathOrUrl);
 }
