@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { loadNativeTf } from '../../lib/backend';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { ClassProgress, discoverSubmissions, gradeClass, summaryTable } from '../grader/class-run';
+import { flagIntegrity } from '../grader/integrity';
 import { writeReports } from '../grader/reports';
 import { chooseSandbox, type SandboxMode } from '../grader/sandbox';
 import { makeScratchRoot } from '../grader/scratch';
@@ -108,8 +109,12 @@ async function main(): Promise<number> {
     progress.finish();
     if (!values['keep-scratch']) rmSync(scratchRoot, { recursive: true, force: true });
   }
+  // Class-level: identical weights or notebooks across submissions, flagged (never penalised).
+  grades = await flagIntegrity(grades, submissions, spec);
+  const flagged = grades.filter((g) => g.flags.length).length;
   const written = writeReports(reportDir, { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, submissions: grades });
   console.log(`\n${summaryTable(grades)}\n`);
+  console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre.');
   console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/).`);
   const internal = grades.filter((g) => g.internalError);
   for (const g of internal) console.error(`Erreur interne du correcteur pour ${g.id} : ${g.internalError}`);

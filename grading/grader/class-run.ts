@@ -1,13 +1,13 @@
 /** Grading a whole class: finding the submissions, grading them N at a time, showing progress. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { compareFolderNames, identifySubmissions, type SubmissionIdentity } from './identity';
 import { gradeSubmission, type GradeOptions, type SubmissionGrade } from './pipeline';
 import { isSubmissionDir } from './scratch';
 import type { GradingSpec } from './spec';
 
-/** One submission folder and its id (the folder's name). */
-export interface SubmissionRef {
-  id: string;
+/** One submission folder: its identity (unique id, name, Moodle participant number, folder name) and path. */
+export interface SubmissionRef extends SubmissionIdentity {
   dir: string;
 }
 
@@ -17,12 +17,12 @@ export function discoverSubmissions(path: string, spec: GradingSpec): Submission
   if (!existsSync(dir)) throw new Error(`${path} n’existe pas.`);
   if (!statSync(dir).isDirectory()) throw new Error(`${path} n’est pas un dossier : donnez le dossier d’une soumission ou celui d’une classe.`);
   const names = [spec.notebooks.classification, spec.notebooks.testModel];
-  if (isSubmissionDir(dir, names)) return [{ id: basename(dir), dir }];
+  if (isSubmissionDir(dir, names)) return [{ ...identifySubmissions([basename(dir)])[0], dir }];
   const subfolders = readdirSync(dir)
     .filter((entry) => !entry.startsWith('.') && statSync(join(dir, entry)).isDirectory())
-    .sort((a, b) => a.localeCompare(b, 'fr'));
+    .sort(compareFolderNames);
   if (subfolders.length === 0) throw new Error(`${path} ne contient ni ${names.join(' ni ')} (une soumission), ni sous-dossiers (une classe).`);
-  return subfolders.map((entry) => ({ id: entry, dir: join(dir, entry) }));
+  return identifySubmissions(subfolders).map((identity) => ({ ...identity, dir: join(dir, identity.folder) }));
 }
 
 /** What the progress display hears about. */
@@ -45,7 +45,7 @@ export async function gradeClass(
       const index = next++;
       const ref = submissions[index];
       onEvent({ type: 'start', ref, position: index + 1, total: submissions.length });
-      grades[index] = await gradeSubmission(ref.dir, ref.id, { ...options, index, onProgress: (status) => onEvent({ type: 'status', ref, status }) });
+      grades[index] = await gradeSubmission(ref.dir, ref, { ...options, index, onProgress: (status) => onEvent({ type: 'status', ref, status }) });
       onEvent({ type: 'done', ref, grade: grades[index], done: ++done, total: submissions.length });
     }
   };
@@ -83,19 +83,19 @@ export class ClassProgress {
     if (event.type !== 'status') this.total = event.total;
     if (event.type === 'start') {
       this.active.set(event.ref.id, 'copie');
-      if (!this.live) this.stream.write(`[${event.position}/${event.total}] ${event.ref.id} : correction...\n`);
+      if (!this.live) this.stream.write(`[${event.position}/${event.total}] ${event.ref.name} : correction...\n`);
     } else if (event.type === 'status') {
       const previous = this.active.get(event.ref.id);
       this.active.set(event.ref.id, event.status);
       // Off a terminal, per-cell lines would flood a log: only the step changes.
-      if (!this.live && !/cellule \d/.test(event.status) && previous !== event.status) this.stream.write(`    ${event.ref.id} : ${event.status}\n`);
+      if (!this.live && !/cellule \d/.test(event.status) && previous !== event.status) this.stream.write(`    ${event.ref.name} : ${event.status}\n`);
     } else {
       this.done = event.done;
       this.active.delete(event.ref.id);
       this.clear();
       const g = event.grade;
       const failed = g.checks.filter((c) => !c.passed).map((c) => c.id);
-      this.stream.write(`${g.passed ? '✔' : '✘'} ${g.id} : ${g.score} / ${g.maxScore}${failed.length ? ` (échecs : ${failed.join(', ')})` : ''} en ${(g.durationMs / 1000).toFixed(1)} s\n`);
+      this.stream.write(`${g.passed ? '✔' : '✘'} ${g.name} : ${g.score} / ${g.maxScore}${failed.length ? ` (échecs : ${failed.join(', ')})` : ''} en ${(g.durationMs / 1000).toFixed(1)} s\n`);
     }
     this.redraw();
   }
@@ -106,10 +106,10 @@ export class ClassProgress {
   }
 }
 
-/** The final summary table, plain text. */
+/** The final summary table, plain text: the student's name, then the id their reports are filed under. */
 export function summaryTable(grades: SubmissionGrade[]): string {
-  const rows = grades.map((g) => [g.id, `${g.score} / ${g.maxScore}`, g.accuracy === undefined ? '–' : g.accuracy.toFixed(4), g.passed ? 'réussi' : 'à reprendre', g.checks.filter((c) => !c.passed).map((c) => c.id).join(', ')]);
-  const header = ['Soumission', 'Note', 'Précision', 'Résultat', 'Vérifications échouées'];
+  const rows = grades.map((g) => [g.name, g.id, `${g.score} / ${g.maxScore}`, g.accuracy === undefined ? '–' : g.accuracy.toFixed(4), g.passed ? 'réussi' : 'à reprendre', g.checks.filter((c) => !c.passed).map((c) => c.id).join(', ')]);
+  const header = ['Nom', 'Identifiant', 'Note', 'Précision', 'Résultat', 'Vérifications échouées'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   const passed = grades.filter((g) => g.passed).length;

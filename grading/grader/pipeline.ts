@@ -3,7 +3,9 @@
  * spirit (validate, execute, probe the model, compare what was printed with what was measured).
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { SubmissionIdentity } from './identity';
+import type { IntegrityFlag } from './integrity';
 import { type CheckResult, type GradingContext, type GradingStep } from './steps/context';
 import { compareReportedAccuracy, compareTestModelPredictions } from './steps/compare-outputs';
 import { executeNotebooks } from './steps/execute-notebooks';
@@ -26,7 +28,16 @@ export const PIPELINE: ReadonlyArray<{ name: string; run: GradingStep }> = [
 
 /** One submission's grade, as grades.json holds it (plus what the feedback page shows). */
 export interface SubmissionGrade {
+  /** Unique in the class, safe as a file name (identity.ts). */
   id: string;
+  /** The student's name, accents kept. */
+  name: string;
+  /** Moodle's participant number, when the folder came from Moodle. */
+  participant?: string;
+  /** The submission's folder name, as on disk. */
+  folder: string;
+  /** Class-level integrity flags (integrity.ts), for the instructor only; empty until that step runs. */
+  flags: IntegrityFlag[];
   score: number;
   maxScore: number;
   passed: boolean;
@@ -67,11 +78,13 @@ function failedCheck(spec: GradingSpec, id: CheckId, message: string): CheckResu
   return { id, passed: false, points: 0, maxPoints: spec.points[id], message };
 }
 
-/** Grades one submission folder; never modifies it. */
-export async function gradeSubmission(submissionDir: string, id: string, options: GradeOptions): Promise<SubmissionGrade> {
+/** Grades one submission folder; never modifies it. `who` is its identity, or just an id (then also its name). */
+export async function gradeSubmission(submissionDir: string, who: string | SubmissionIdentity, options: GradeOptions): Promise<SubmissionGrade> {
   const started = Date.now();
+  const identity: SubmissionIdentity = typeof who === 'string' ? { id: who, name: who, folder: basename(submissionDir) } : who;
+  const id = identity.id;
   const sandbox = SubmissionSandbox.forSubmission(options.sandbox, options.index);
-  const base = { id, maxScore: maxScore(options.spec), executed: options.execute, sandbox: sandbox.mode };
+  const base = { id, name: identity.name, participant: identity.participant, folder: identity.folder, flags: [] as IntegrityFlag[], maxScore: maxScore(options.spec), executed: options.execute, sandbox: sandbox.mode };
   if (!existsSync(submissionDir) || !statSync(submissionDir).isDirectory()) {
     const checks = CHECK_IDS.map((checkId) => failedCheck(options.spec, checkId, `Soumission introuvable : ${submissionDir} n’est pas un dossier.`));
     return { ...base, score: 0, passed: false, checks, durationMs: 0, notes: [] };

@@ -11,10 +11,13 @@ export interface ClassReport {
   submissions: SubmissionGrade[];
 }
 
-/** grades.json: `{ submissions: [ { id, score, maxScore, passed, checks: [...] } ] }` plus run facts. */
+/** grades.json: `{ submissions: [ { id, name, participant, folder, score, maxScore, passed, checks: [...], flags: [...] } ] }` plus run facts (instructor-facing: flags name classmates). */
 export function gradesJson(report: ClassReport): string {
   const submissions = report.submissions.map((s) => ({
     id: s.id,
+    name: s.name,
+    participant: s.participant ?? null,
+    folder: s.folder,
     score: s.score,
     maxScore: s.maxScore,
     passed: s.passed,
@@ -25,9 +28,15 @@ export function gradesJson(report: ClassReport): string {
     sandbox: s.sandbox,
     durationSeconds: Math.round(s.durationMs / 100) / 10,
     notes: s.notes,
+    flags: s.flags.map(({ kind, with: others, message }) => ({ kind, with: others, message })),
     ...(s.internalError ? { internalError: s.internalError } : {}),
   }));
   return `${JSON.stringify({ title: report.title, gradedAt: report.gradedAt, executed: report.executed, sandbox: report.sandbox, submissions }, null, 2)}\n`;
+}
+
+/** A spreadsheet must not read a name such as `=HYPERLINK(...)` as a formula: text starting with = + - @ gets a leading apostrophe. */
+function csvText(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 
 function csvField(value: string | number | boolean | null | undefined): string {
@@ -35,10 +44,10 @@ function csvField(value: string | number | boolean | null | undefined): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** grades.csv: one row per submission, one column per check's points (RFC 4180, UTF-8 with BOM for spreadsheets). */
+/** grades.csv: one row per submission (id, name, participant number), one column per check's points (RFC 4180, UTF-8 with BOM for spreadsheets). */
 export function gradesCsv(report: ClassReport): string {
-  const header = ['id', 'score', 'maxScore', 'passed', 'accuracy', ...CHECK_IDS];
-  const rows = report.submissions.map((s) => [s.id, s.score, s.maxScore, s.passed, s.accuracy?.toFixed(4) ?? '', ...CHECK_IDS.map((id) => s.checks.find((c) => c.id === id)?.points ?? 0)]);
+  const header = ['id', 'name', 'participant', 'score', 'maxScore', 'passed', 'accuracy', ...CHECK_IDS];
+  const rows = report.submissions.map((s) => [s.id, csvText(s.name), s.participant ?? '', s.score, s.maxScore, s.passed, s.accuracy?.toFixed(4) ?? '', ...CHECK_IDS.map((id) => s.checks.find((c) => c.id === id)?.points ?? 0)]);
   return `\ufeff${[header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
@@ -53,7 +62,7 @@ export function xmlEscape(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** junit.xml: one test suite per submission, one test case per check (CI dashboards read it). */
+/** junit.xml: one test suite per submission (named by its id; the student's name and participant number as properties), one test case per check (CI dashboards read it). */
 export function junitXml(report: ClassReport): string {
   const suites = report.submissions.map((s) => {
     const failures = s.checks.filter((c) => !c.passed).length;
@@ -62,7 +71,8 @@ export function junitXml(report: ClassReport): string {
       const open = `    <testcase classname="${xmlEscape(s.id)}" name="${xmlEscape(name)}" time="0">`;
       return c.passed ? `${open}</testcase>` : `${open}\n      <failure message="${xmlEscape(c.message)}">${xmlEscape(c.message)}</failure>\n    </testcase>`;
     });
-    return `  <testsuite name="${xmlEscape(s.id)}" tests="${s.checks.length}" failures="${failures}" errors="${s.internalError ? 1 : 0}" time="${(s.durationMs / 1000).toFixed(1)}">\n${cases.join('\n')}\n  </testsuite>`;
+    const properties = [['name', s.name], ...(s.participant ? [['participant', s.participant]] : [])].map(([name, value]) => `      <property name="${name}" value="${xmlEscape(value)}"/>`);
+    return `  <testsuite name="${xmlEscape(s.id)}" tests="${s.checks.length}" failures="${failures}" errors="${s.internalError ? 1 : 0}" time="${(s.durationMs / 1000).toFixed(1)}">\n    <properties>\n${properties.join('\n')}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`;
   });
   const total = report.submissions.reduce((n, s) => n + s.checks.length, 0);
   const failed = report.submissions.reduce((n, s) => n + s.checks.filter((c) => !c.passed).length, 0);

@@ -1,5 +1,6 @@
 /** The French HTML pages: one feedback page per student, and the class overview (index.html). */
 import { FASHION_CLASSES } from '../../../lib/data/classes';
+import type { IntegrityFlag, IntegrityFlagKind } from '../integrity';
 import type { SubmissionGrade } from '../pipeline';
 import type { CheckId } from '../spec';
 import type { ClassReport } from './data';
@@ -35,6 +36,8 @@ table.cm td { text-align: right; font-variant-numeric: tabular-nums; border: 1px
 table.cm th { font-weight: 500; font-size: .85rem; }
 .badge { display: inline-block; padding: .1rem .55rem; border-radius: 1rem; font-size: .85rem; font-weight: 600; }
 .badge.ok { background: #dafbe1; } .badge.ko { background: #ffe3e0; }
+.badge.flag { background: #fff1c2; color: #7a5200; font-weight: 500; margin: .1rem 0; border-radius: .4rem; }
+.badge.flag a, td code { white-space: nowrap; }
 .notes li { color: #5a6270; }
 `;
 
@@ -61,7 +64,10 @@ export function confusionTable(confusion: number[][], classes: readonly string[]
   return `<table class="cm">${head}${rows.join('')}</table>`;
 }
 
-/** One student's feedback page. */
+/**
+ * One student's feedback page, titled with the student's name. It never shows integrity flags:
+ * they name classmates, and this page is the student's (flags are in index.html and grades.json).
+ */
 export function feedbackPage(grade: SubmissionGrade, report: Pick<ClassReport, 'title' | 'gradedAt'>, links: { label: string; href: string }[] = []): string {
   const verdict = grade.passed ? '<span class="badge ok">réussi</span>' : '<span class="badge ko">à reprendre</span>';
   const rows = grade.checks
@@ -69,8 +75,8 @@ export function feedbackPage(grade: SubmissionGrade, report: Pick<ClassReport, '
     .join('\n');
   const how = grade.executed ? 'Les notebooks ont été exécutés par le correcteur' : 'Les sorties enregistrées dans les notebooks ont été corrigées (sans les exécuter)';
   const parts = [
-    `<h1>${htmlEscape(report.title)}</h1>`,
-    `<p class="sub">Soumission <strong>${htmlEscape(grade.id)}</strong> · corrigée le ${new Date(report.gradedAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' })} · ${how}.</p>`,
+    `<h1>${htmlEscape(grade.name)}</h1>`,
+    `<p class="sub">${htmlEscape(report.title)}${grade.participant ? ` · participant n° ${htmlEscape(grade.participant)}` : ''} · corrigée le ${new Date(report.gradedAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' })} · ${how}.</p>`,
     `<p class="score">${formatNumber(grade.score)} <small>/ ${formatNumber(grade.maxScore)} points</small> ${verdict}</p>`,
     `<h2>Vérifications</h2>\n<table><tr><th></th><th>Ce qui est vérifié, et ce que le correcteur a trouvé</th><th>Points</th></tr>\n${rows}\n</table>`,
   ];
@@ -83,17 +89,32 @@ export function feedbackPage(grade: SubmissionGrade, report: Pick<ClassReport, '
   }
   if (links.length) parts.push(`<h2>Notebooks exécutés</h2>\n<ul>${links.map((l) => `<li><a href="${htmlEscape(l.href)}">${htmlEscape(l.label)}</a></li>`).join('')}</ul>`);
   if (grade.notes.length) parts.push(`<h2>Remarques</h2>\n<ul class="notes">${grade.notes.map((n) => `<li>${htmlEscape(n)}</li>`).join('')}</ul>`);
-  return page(`${grade.id} : ${formatNumber(grade.score)} / ${formatNumber(grade.maxScore)}`, parts.join('\n'));
+  return page(`${grade.name} : ${formatNumber(grade.score)} / ${formatNumber(grade.maxScore)}`, parts.join('\n'));
 }
 
-/** The class overview: one row per submission, linking to its feedback page. */
+/** Short French labels of the integrity flags, for the class overview. */
+const FLAG_LABELS: Record<IntegrityFlagKind, string> = {
+  'identical-weights': 'poids identiques à',
+  'identical-notebook': 'notebook identique à',
+};
+
+/** A submission's integrity flags as badges linking to the other submissions' rows (instructor-facing only). */
+function flagBadges(flags: readonly IntegrityFlag[]): string {
+  return flags
+    .map((f) => `<span class="badge flag" title="${htmlEscape(f.message)}">${FLAG_LABELS[f.kind] ?? f.kind} ${f.with.map((other) => `<a href="#${htmlEscape(`s-${other}`)}">${htmlEscape(other)}</a>`).join(', ')}</span>`)
+    .join('<br>');
+}
+
+/** The class overview, for the instructor: one row per submission (name linking to its feedback page, id, integrity flags). */
 export function indexPage(report: ClassReport, feedbackHref: (id: string) => string): string {
   const passed = report.submissions.filter((s) => s.passed).length;
+  const flagged = report.submissions.filter((s) => s.flags.length).length;
+  const participants = report.submissions.some((s) => s.participant);
   const rows = report.submissions
-    .map((s) => `<tr><td><a href="${htmlEscape(feedbackHref(s.id))}">${htmlEscape(s.id)}</a></td><td class="num">${formatNumber(s.score)} / ${formatNumber(s.maxScore)}</td><td class="num">${s.accuracy === undefined ? '–' : `${formatNumber(100 * s.accuracy, 2)} %`}</td><td>${s.passed ? '<span class="badge ok">réussi</span>' : `<span class="badge ko">à reprendre</span> ${htmlEscape(s.checks.filter((c) => !c.passed).map((c) => c.id).join(', '))}`}</td></tr>`)
+    .map((s) => `<tr id="${htmlEscape(`s-${s.id}`)}"><td><a href="${htmlEscape(feedbackHref(s.id))}">${htmlEscape(s.name)}</a></td><td><code>${htmlEscape(s.id)}</code></td>${participants ? `<td>${htmlEscape(s.participant ?? '')}</td>` : ''}<td class="num">${formatNumber(s.score)} / ${formatNumber(s.maxScore)}</td><td class="num">${s.accuracy === undefined ? '–' : `${formatNumber(100 * s.accuracy, 2)} %`}</td><td>${s.passed ? '<span class="badge ok">réussi</span>' : `<span class="badge ko">à reprendre</span> ${htmlEscape(s.checks.filter((c) => !c.passed).map((c) => c.id).join(', '))}`}</td><td>${flagBadges(s.flags)}</td></tr>`)
     .join('\n');
   return page(
     `${report.title} : notes`,
-    `<h1>${htmlEscape(report.title)}</h1>\n<p class="sub">${report.submissions.length} soumissions, ${passed} réussies · ${report.executed ? 'notebooks exécutés' : 'sorties enregistrées'} · isolation : ${htmlEscape(report.sandbox)}</p>\n<table><tr><th>Soumission</th><th>Note</th><th>Précision (test)</th><th>Résultat</th></tr>\n${rows}\n</table>`,
+    `<h1>${htmlEscape(report.title)}</h1>\n<p class="sub">${report.submissions.length} soumissions, ${passed} réussies · ${flagged ? `${flagged} signalée${flagged > 1 ? 's' : ''} (poids ou notebook identiques : à examiner, sans effet sur la note)` : 'aucune soumission identique à une autre'} · ${report.executed ? 'notebooks exécutés' : 'sorties enregistrées'} · isolation : ${htmlEscape(report.sandbox)}</p>\n<table><tr><th>Nom</th><th>Identifiant</th>${participants ? '<th>Participant</th>' : ''}<th>Note</th><th>Précision (test)</th><th>Résultat</th><th>Intégrité</th></tr>\n${rows}\n</table>`,
   );
 }

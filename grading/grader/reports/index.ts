@@ -8,13 +8,22 @@ import { feedbackPage, indexPage } from './html';
 export { gradesCsv, gradesJson, junitXml, xmlEscape, type ClassReport } from './data';
 export { CHECK_TITLES, confusionTable, feedbackPage, htmlEscape, indexPage } from './html';
 
-/** A file name safe for any submission id. */
+/** A file name safe for any submission id (ids from identity.ts are kept as they are). */
 export function feedbackFileName(id: string): string {
   return `${id.replace(/[^\w.-]+/g, '_')}.html`;
 }
 
 /** Writes grades.json, grades.csv, junit.xml, index.html and feedback/<id>.html; returns the paths. */
 export function writeReports(dir: string, report: ClassReport): string[] {
+  // One page per student: two submissions sharing a page would show one student another's grade.
+  const pages = new Map<string, string>();
+  for (const grade of report.submissions) {
+    const file = feedbackFileName(grade.id);
+    // Lower-cased: on a case-insensitive disk (macOS, Windows) Bob.html is bob.html.
+    const other = pages.get(file.toLowerCase());
+    if (other !== undefined) throw new Error(`deux soumissions auraient la même page feedback/${file} (« ${other} » et « ${grade.folder} ») : identifiants non uniques.`);
+    pages.set(file.toLowerCase(), grade.folder);
+  }
   mkdirSync(join(dir, 'feedback'), { recursive: true });
   const written: string[] = [];
   const write = (path: string, text: string) => {

@@ -134,9 +134,9 @@ test('grades.json, grades.csv and junit.xml describe the class run', () => {
     expect(submission.score).toBeCloseTo(submission.checks.reduce((sum: number, c: { points: number }) => sum + c.points, 0), 5);
   }
   const csv = readFileSync(join(reportDir, 'grades.csv'), 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
-  expect(csv[0]).toBe(['id', 'score', 'maxScore', 'passed', 'accuracy', ...CHECK_IDS].join(','));
+  expect(csv[0]).toBe(['id', 'name', 'participant', 'score', 'maxScore', 'passed', 'accuracy', ...CHECK_IDS].join(','));
   expect(csv).toHaveLength(grades.size + 1);
-  expect(csv.find((row) => row.startsWith('good,'))).toMatch(/^good,20,20,true,0\.\d{4},/);
+  expect(csv.find((row) => row.startsWith('good,'))).toMatch(/^good,good,,20,20,true,0\.\d{4},/);
   const junit = readFileSync(join(reportDir, 'junit.xml'), 'utf8');
   const failures = [...grades.values()].reduce((n, g) => n + g.checks.filter((c) => !c.passed).length, 0);
   expect(junit).toContain(`failures="${failures}"`);
@@ -152,7 +152,8 @@ if (!CHROMIUM) console.warn('feedback page screenshot skipped: no Chromium at /u
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(`file://${join(reportDir, 'feedback', 'random-weights.html')}`);
-    expect(await page.locator('h1').textContent()).toContain('Fashion-MNIST');
+    expect(await page.locator('h1').textContent()).toBe('random-weights');
+    expect(await page.locator('.sub').first().textContent()).toContain('Fashion-MNIST');
     expect(await page.locator('.score').textContent()).toMatch(/\/ 20 points/);
     expect(await page.locator('table').first().locator('tr').count()).toBe(CHECK_IDS.length + 1);
     expect(await page.locator('table.cm td').count()).toBe(10 * 11);
