@@ -1,16 +1,18 @@
 /**
  * `npm install` runs this after the packages are in place: native TensorFlow backend, data sets,
- * Jupyter kernel. Each step is idempotent, so a second `npm install` is quick and changes nothing.
+ * Jupyter kernel, the grader's sandbox. Each step is idempotent, so a second `npm install` is quick and changes nothing.
  */
 import { ensureNativeBackend } from './setup/native-backend';
 import { ensureData } from './setup/data';
 import { ensureKernel } from './setup/kernel';
+import { ensureSandbox } from './setup/sandbox';
 import { info, step } from './setup/log';
 
 const STEPS: { title: string; run: () => Promise<void> }[] = [
   { title: 'moteur TensorFlow natif', run: ensureNativeBackend },
   { title: 'données', run: ensureData },
   { title: 'noyau Jupyter', run: ensureKernel },
+  { title: 'bac à sable du correcteur', run: ensureSandbox },
 ];
 
 async function main(): Promise<void> {

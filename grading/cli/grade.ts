@@ -29,7 +29,10 @@ Options :
   --timeout S        limite par cellule en secondes (défaut du barème : ${DEFAULT_SPEC.timeouts.cellSeconds})
   --spec FILE        barème JSON (points, seuils de précision, limites) appliqué sur le barème par défaut
   --images DIR       photos que test_model doit classer (défaut : images/ du projet)
-  --sandbox MODE     auto (défaut), user (root : un utilisateur système par soumission) ou none
+  --sandbox MODE     auto (défaut : bubblewrap s'il fonctionne, sinon user en root, sinon none),
+                     bubblewrap (espaces de noms : la soumission ne voit que son dossier, pas de
+                     réseau ; en root, un utilisateur système à part en plus), user (root : un
+                     utilisateur système par soumission, via setpriv) ou none
   --keep-scratch     garder les dossiers de travail (pour déboguer)
   --print-spec       afficher le barème effectif (JSON) et quitter
   -h, --help         cette aide
@@ -83,7 +86,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `un seul chemin attendu, reçu : ${positionals.join(' ')}` : 'indiquez le dossier à corriger (npm run grade -- <chemin>).');
-  if (!['auto', 'user', 'none'].includes(values.sandbox!)) throw new UsageError(`--sandbox attend auto, user ou none, pas ${values.sandbox}.`);
+  if (!['auto', 'bubblewrap', 'user', 'none'].includes(values.sandbox!)) throw new UsageError(`--sandbox attend auto, bubblewrap, user ou none, pas ${values.sandbox}.`);
   const execute = !values['no-execute'];
   const jobs = Math.round(positive(values.jobs, '--jobs') ?? (execute ? 1 : availableParallelism()));
   const target = resolve(positionals[0]);
@@ -112,7 +115,7 @@ async function main(): Promise<number> {
   // Class-level: identical weights or notebooks across submissions, flagged (never penalised).
   grades = await flagIntegrity(grades, submissions, spec);
   const flagged = grades.filter((g) => g.flags.length).length;
-  const written = writeReports(reportDir, { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, submissions: grades });
+  const written = writeReports(reportDir, { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, submissions: grades });
   console.log(`\n${summaryTable(grades)}\n`);
   console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre.');
   console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/).`);

@@ -4,7 +4,7 @@
  * Usage: node --require tsx/cjs evaluate-model.ts '<json ModelProbeRequest>'; prints one line
  * `RESULT <json ModelProbe>` on stdout.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNativeTf } from '../../lib/backend';
 import { FASHION_CLASSES, labelsToOneHot, imagesToTensor, loadFashionMnist } from '../../lib/data';
@@ -35,18 +35,17 @@ export interface ModelProbe {
 
 const MARKER = 'RESULT ';
 
+/** Bytes of the folder's own entries; links are not followed (a link to a huge file must not count as small, nor break the sum). */
 function folderBytes(dir: string): number {
-  return readdirSync(dir).reduce((sum, entry) => sum + statSync(join(dir, entry)).size, 0);
+  return readdirSync(dir).reduce((sum, entry) => sum + lstatSync(join(dir, entry)).size, 0);
 }
 
 /** Runs every stage it can; a failing stage ends the probe with its message. */
 export async function probeModel(request: ModelProbeRequest): Promise<ModelProbe> {
-  let weightsBytes: number;
-  try {
-    weightsBytes = folderBytes(request.modelDir);
-  } catch {
+  if (!existsSync(request.modelDir) || !lstatSync(request.modelDir).isDirectory()) {
     return { files: { ok: false, message: `dossier ${request.modelDir.split('/').pop()}/ absent : le notebook n’a pas sauvegardé de modèle (saveModel).` } };
   }
+  const weightsBytes = folderBytes(request.modelDir);
   if (weightsBytes > request.maxModelBytes) {
     return { files: { ok: false, message: `le dossier du modèle pèse ${(weightsBytes / 1e6).toFixed(1)} Mo, plus que la limite de ${(request.maxModelBytes / 1e6).toFixed(0)} Mo.`, weightsBytes } };
   }

@@ -11,7 +11,7 @@ import { compareReportedAccuracy, compareTestModelPredictions } from './steps/co
 import { executeNotebooks } from './steps/execute-notebooks';
 import { probeModel } from './steps/probe-model';
 import { validateNotebooks } from './steps/validate-notebooks';
-import { SubmissionSandbox, type SandboxChoice, type SandboxMode } from './sandbox';
+import { limitsOf, SubmissionSandbox, type SandboxChoice, type SandboxMode } from './sandbox';
 import { prepareScratch } from './scratch';
 import { CHECK_IDS, maxScore, type CheckId, type GradingSpec } from './spec';
 
@@ -83,21 +83,24 @@ export async function gradeSubmission(submissionDir: string, who: string | Submi
   const started = Date.now();
   const identity: SubmissionIdentity = typeof who === 'string' ? { id: who, name: who, folder: basename(submissionDir) } : who;
   const id = identity.id;
-  const sandbox = SubmissionSandbox.forSubmission(options.sandbox, options.index);
-  const base = { id, name: identity.name, participant: identity.participant, folder: identity.folder, flags: [] as IntegrityFlag[], maxScore: maxScore(options.spec), executed: options.execute, sandbox: sandbox.mode };
+  const base = { id, name: identity.name, participant: identity.participant, folder: identity.folder, flags: [] as IntegrityFlag[], maxScore: maxScore(options.spec), executed: options.execute, sandbox: options.sandbox.mode };
   if (!existsSync(submissionDir) || !statSync(submissionDir).isDirectory()) {
     const checks = CHECK_IDS.map((checkId) => failedCheck(options.spec, checkId, `Soumission introuvable : ${submissionDir} n’est pas un dossier.`));
     return { ...base, score: 0, passed: false, checks, durationMs: 0, notes: [] };
   }
-  const scratch = prepareScratch(submissionDir, options.scratchRoot, `${options.index}-${id}`, {
+  const scratch = prepareScratch(submissionDir, options.scratchRoot, `${options.index + 1}-${id}`, {
     // Stored outputs speak of the student's photos; a run classifies the grader's.
     imagesDir: options.execute ? options.imagesDir : existsSync(join(submissionDir, 'images')) ? join(submissionDir, 'images') : options.imagesDir,
     dropModelDir: options.execute && options.spec.freshModel ? options.spec.modelDir : undefined,
+    // bubblewrap mounts the course's lib/ and node_modules/ read-only; other modes need them in the folder.
+    course: options.sandbox.mode === 'bubblewrap' ? 'mounted' : 'copied',
   });
+  const sandbox = SubmissionSandbox.forSubmission(options.sandbox, options.index, scratch.dir, limitsOf(options.spec));
   sandbox.own(scratch.dir);
   const outputDir = options.outputRoot ? join(options.outputRoot, id) : undefined;
   if (outputDir) mkdirSync(outputDir, { recursive: true });
   const ctx: GradingContext = { id, submissionDir, spec: options.spec, execute: options.execute, scratch, sandbox, outputDir, notebooks: {}, checks: [], notes: [], onProgress: options.onProgress };
+  ctx.notes.push(`Isolation : ${options.sandbox.reason}.`);
   if (scratch.skipped.length) ctx.notes.push(`Fichiers non copiés : ${scratch.skipped.join(', ')}.`);
   let internalError: string | undefined;
   try {

@@ -1,12 +1,13 @@
 /**
  * The scratch folder a submission is graded in: a copy of the student's files (the submission
- * itself is never opened for writing), the course's own `lib/` and test photos, and links to the
- * installed packages. Notebooks run there exactly as in the project root.
+ * itself is never opened for writing), the course's test photos, and the course's own `lib/` and
+ * installed packages (copied and linked, or mounted read-only by the bubblewrap sandbox).
+ * Notebooks run there exactly as in the project root.
  */
 import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { dataDir, PROJECT_ROOT } from '../../lib/paths';
 
 /** Folders of a submission that are never copied: the course provides them, or they are too big. */
 const NOT_COPIED = new Set(['node_modules', 'lib', 'datas', '.git', '.cache', '.venv', '.ipynb_checkpoints']);
@@ -48,16 +49,25 @@ export interface ScratchOptions {
   imagesDir?: string;
   /** Remove the submitted model folder, so the one graded is the one the notebook writes. */
   dropModelDir?: string;
+  /** `copied` (default): lib/ copied and node_modules/ linked; `mounted`: empty folders the sandbox mounts them on. */
+  course?: 'copied' | 'mounted';
 }
 
-/** Copies a submission into a new folder under `root` and adds the course's files. */
-export function prepareScratch(submissionDir: string, root: string, id: string, options: ScratchOptions = {}): Scratch {
-  const dir = join(root, id.replace(/[^\w.-]+/g, '_') || 'soumission');
+/** Longest scratch folder name: the kernel's ipc socket paths inside it must stay under the 107 bytes of a Unix socket address. */
+const MAX_NAME = 32;
+
+/** Copies a submission into a new folder under `root` (named from `name`) and adds the course's files. */
+export function prepareScratch(submissionDir: string, root: string, name: string, options: ScratchOptions = {}): Scratch {
+  const dir = join(root, name.replace(/[^\w.-]+/g, '_').slice(0, MAX_NAME) || 'soumission');
   const skipped: string[] = [];
   copySubmission(resolve(submissionDir), dir, skipped);
-  cpSync(join(PROJECT_ROOT, 'lib'), join(dir, 'lib'), { recursive: true });
   for (const file of ['package.json', 'tsconfig.json']) copyFileSync(join(PROJECT_ROOT, file), join(dir, file));
-  symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  if (options.course === 'mounted') {
+    for (const folder of ['lib', 'node_modules']) mkdirSync(join(dir, folder));
+  } else {
+    cpSync(join(PROJECT_ROOT, 'lib'), join(dir, 'lib'), { recursive: true });
+    symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  }
   const images = join(dir, 'images');
   rmSync(images, { recursive: true, force: true });
   cpSync(options.imagesDir ?? join(PROJECT_ROOT, 'images'), images, { recursive: true });
@@ -67,14 +77,14 @@ export function prepareScratch(submissionDir: string, root: string, id: string, 
   return { dir, skipped };
 }
 
-/** The environment student code gets: none of the instructor's variables, the course's data folder. */
+/** The environment student code gets: none of the instructor's variables, the course's data folder; `scratchDir` as the code sees it. */
 export function kernelEnvironment(scratchDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: join(scratchDir, '.home'),
     TMPDIR: join(scratchDir, '.tmp'),
     LANG: process.env.LANG ?? 'C.UTF-8',
-    ANALYSE_IMAGE_DATAS: process.env.ANALYSE_IMAGE_DATAS ?? join(PROJECT_ROOT, 'datas'),
+    ANALYSE_IMAGE_DATAS: dataDir(),
     TF_ENABLE_ONEDNN_OPTS: process.env.TF_ENABLE_ONEDNN_OPTS ?? '1',
     TF_CPP_MIN_LOG_LEVEL: '2',
   };

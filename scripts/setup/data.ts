@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, createWriteStream } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { get as httpGet } from 'node:http';
@@ -16,6 +15,7 @@ import { FASHION_MNIST, type FashionPart } from '../../lib/data/fashion';
 import { parseIdx } from '../../lib/data/idx';
 import { writeImageCsv } from '../../lib/data/csv';
 import { loadMnistDigits } from '../../lib/data/mnist';
+import { canUseApt, installDebianPackage } from './apt';
 import { info, progress, step, warn } from './log';
 
 /** Where Debian's dataset-fashion-mnist package puts the official files. */
@@ -63,29 +63,6 @@ function findIdx(name: string, expectedSha256: string, folders: string[]): Uint8
     }
   }
   return undefined;
-}
-
-function canUseApt(): boolean {
-  return (
-    process.platform === 'linux' &&
-    typeof process.getuid === 'function' &&
-    process.getuid() === 0 &&
-    existsSync('/etc/debian_version') &&
-    spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0
-  );
-}
-
-function installDebianPackage(): boolean {
-  info(`Installation du paquet Debian ${DEBIAN_PACKAGE} (apt-get)...`);
-  const install = (): boolean =>
-    spawnSync('apt-get', ['install', '-y', '-qq', '-o=Dpkg::Use-Pty=0', DEBIAN_PACKAGE], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    }).status === 0;
-  if (install()) return true;
-  info('apt-get install a échoué ; mise à jour des listes de paquets (apt-get update) et nouvel essai...');
-  spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  return install();
 }
 
 function download(url: string, destination: string, redirects = 5): Promise<void> {
@@ -146,7 +123,7 @@ async function downloadIdx(name: string, expectedSha256: string, folder: string)
 async function obtainIdx(name: string, expectedSha256: string, folder: string): Promise<Uint8Array> {
   const local = findIdx(name, expectedSha256, [folder, DEBIAN_FOLDER]);
   if (local) return local;
-  if (canUseApt() && installDebianPackage()) {
+  if (canUseApt() && installDebianPackage(DEBIAN_PACKAGE)) {
     const fromDebian = findIdx(name, expectedSha256, [DEBIAN_FOLDER]);
     if (fromDebian) return fromDebian;
   }

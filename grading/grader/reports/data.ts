@@ -8,6 +8,8 @@ export interface ClassReport {
   gradedAt: string;
   executed: boolean;
   sandbox: string;
+  /** Why that isolation was chosen (French), when known. */
+  sandboxReason?: string;
   submissions: SubmissionGrade[];
 }
 
@@ -31,7 +33,7 @@ export function gradesJson(report: ClassReport): string {
     flags: s.flags.map(({ kind, with: others, message }) => ({ kind, with: others, message })),
     ...(s.internalError ? { internalError: s.internalError } : {}),
   }));
-  return `${JSON.stringify({ title: report.title, gradedAt: report.gradedAt, executed: report.executed, sandbox: report.sandbox, submissions }, null, 2)}\n`;
+  return `${JSON.stringify({ title: report.title, gradedAt: report.gradedAt, executed: report.executed, sandbox: report.sandbox, sandboxReason: report.sandboxReason ?? null, submissions }, null, 2)}\n`;
 }
 
 /** A spreadsheet must not read a name such as `=HYPERLINK(...)` as a formula: text starting with = + - @ gets a leading apostrophe. */

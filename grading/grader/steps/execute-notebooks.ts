@@ -4,7 +4,8 @@
  */
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExitInfo, type Notebook } from '../../runner';
+import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook } from '../../runner';
+import { breachMessage, type LimitBreach, type SubmissionLimits } from '../sandbox';
 import { kernelEnvironment } from '../scratch';
 import { recordCheck, type GradingContext, type NotebookKey } from './context';
 
@@ -36,7 +37,7 @@ export function cellFailure(cell: CellResult, cellSeconds: number): string {
   }
 }
 
-/** Runs one notebook of the submission in its sandbox, within the spec's time and memory limits. */
+/** Runs one notebook of the submission in its sandbox, within the spec's time, memory, process and disk limits. */
 export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promise<void> {
   const state = ctx.notebooks[key];
   if (!state?.submitted) return;
@@ -44,18 +45,21 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
   ctx.onProgress?.(`exécution de ${state.file}`);
   const started = Date.now();
   const notebookTimeoutMs = spec.timeouts.notebookSeconds * 1000;
-  const limited = await sandbox.withMemoryLimit(spec.limits.memoryMb, async () => {
+  const limited = await sandbox.withLimits(async () => {
     let kernel: KernelClient;
     try {
       kernel = await KernelClient.start({
         argv: gradingKernelArgv(),
         cwd: scratch.dir,
-        env: kernelEnvironment(scratch.dir),
+        env: kernelEnvironment(sandbox.inside(scratch.dir)),
         connectionParent: scratch.dir,
+        transport: sandbox.transport,
+        kernelPath: (path) => sandbox.inside(path),
+        sendInterrupt: (kernelProcess) => sandbox.sendInterrupt(kernelProcess),
         startupTimeoutMs: Math.min(120_000, notebookTimeoutMs),
         wrapCommand: (argv, where) => {
           if (sandbox.uid !== undefined) for (const path of [where.connectionDir, where.connectionFile]) chownSync(path, sandbox.uid, sandbox.uid);
-          return sandbox.wrap(argv);
+          return sandbox.wrap(argv, { cwd: scratch.dir });
         },
       });
     } catch (error) {
@@ -76,12 +80,23 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
       await sandbox.killAll();
     }
   });
-  state.peakMemoryMb = Math.round(limited.peakMb);
+  state.peakMemoryMb = Math.round(limited.peaks.memoryMb);
   if ('run' in limited.value) state.run = limited.value.run;
   else state.runProblem = limited.value.problem;
-  if (limited.memoryExceeded !== undefined) {
-    state.runProblem = `mémoire dépassée : ${Math.round(limited.memoryExceeded)} Mo utilisés pour une limite de ${spec.limits.memoryMb} Mo ; tous les processus de la soumission ont été arrêtés.`;
-  }
+  const breach = limited.breach ?? breachFromRun(state.run, sandbox.limits);
+  if (breach) state.runProblem = breach.message;
+}
+
+/** A limit the kernel itself enforced, read from how the run ended: a file past RLIMIT_FSIZE, no file descriptor left. */
+function breachFromRun(run: ExecutionResult | undefined, limits: SubmissionLimits): LimitBreach | undefined {
+  const failed = run?.cells.find((c) => c.failed);
+  if (!failed) return undefined;
+  if (failed.exit?.signal === 'SIGXFSZ') return { limit: 'disk', message: breachMessage('disk', limits) };
+  const error = `${failed.error?.ename ?? ''} ${failed.error?.evalue ?? ''}`;
+  if (/\bEMFILE\b/.test(error)) return { limit: 'open-files', message: breachMessage('open-files', limits) };
+  if (/\bEFBIG\b/.test(error)) return { limit: 'disk', message: breachMessage('disk', limits) };
+  if (/\bEAGAIN\b/.test(error) && /spawn|fork/i.test(error)) return { limit: 'processes', message: breachMessage('processes', limits) };
+  return undefined;
 }
 
 function storedProblems(notebook: Notebook): string | undefined {

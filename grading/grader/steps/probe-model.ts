@@ -5,33 +5,43 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { ModelProbe, ModelProbeRequest } from '../evaluate-model';
+import { PROJECT_ROOT } from '../../../lib/paths';
 import { kernelEnvironment } from '../scratch';
 import { accuracyFraction } from '../spec';
 import { recordCheck, type GradingContext } from './context';
 
 const CHILD = join(__dirname, '..', 'evaluate-model.ts');
 
+/** Most of the child's stdout kept: its answer is one line of a few kB. */
+const MAX_STDOUT_BYTES = 4 * 1024 * 1024;
+
 /** Runs evaluate-model.ts in the sandbox; resolves with its probe or a French reason. */
 export async function runProbe(ctx: GradingContext): Promise<{ probe?: ModelProbe; problem?: string }> {
+  const { sandbox, scratch, spec } = ctx;
   const request: ModelProbeRequest = {
-    modelDir: join(ctx.scratch.dir, ctx.spec.modelDir),
-    imagesDir: join(ctx.scratch.dir, 'images'),
-    maxModelBytes: ctx.spec.limits.modelMb * 1e6,
+    modelDir: sandbox.inside(join(scratch.dir, spec.modelDir)),
+    imagesDir: sandbox.inside(join(scratch.dir, 'images')),
+    maxModelBytes: spec.limits.modelMb * 1e6,
   };
-  const argv = ctx.sandbox.wrap([process.execPath, '--require', require.resolve('tsx/cjs'), CHILD, JSON.stringify(request)]);
-  const limitMs = ctx.spec.timeouts.evaluateSeconds * 1000;
-  const limited = await ctx.sandbox.withMemoryLimit(ctx.spec.limits.memoryMb, () =>
+  // From the project's folder with its tsconfig: a tsconfig.json the notebook wrote in its own folder
+  // could otherwise remap the evaluation's imports (tsconfig "paths") to code of the student's.
+  const argv = sandbox.wrap([process.execPath, '--require', require.resolve('tsx/cjs'), CHILD, JSON.stringify(request)], { cwd: PROJECT_ROOT });
+  const env = { ...kernelEnvironment(sandbox.inside(scratch.dir)), TSX_TSCONFIG_PATH: join(PROJECT_ROOT, 'tsconfig.json') };
+  const limitMs = spec.timeouts.evaluateSeconds * 1000;
+  const limited = await sandbox.withLimits(() =>
     new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
-      const child = spawn(argv[0], argv.slice(1), { cwd: ctx.scratch.dir, env: kernelEnvironment(ctx.scratch.dir), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      ctx.sandbox.track(child.pid);
+      const child = spawn(argv[0], argv.slice(1), { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      sandbox.track(child.pid);
       let stdout = '';
       let stderr = '';
       let timedOut = false;
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (stdout.length < MAX_STDOUT_BYTES) stdout += chunk.toString('utf8');
+      });
       child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
       const timer = setTimeout(() => {
         timedOut = true;
-        void ctx.sandbox.killAll();
+        void sandbox.killAll();
         try {
           if (child.pid) process.kill(-child.pid, 'SIGKILL');
         } catch {
@@ -46,13 +56,14 @@ export async function runProbe(ctx: GradingContext): Promise<{ probe?: ModelProb
       child.once('close', finish);
     }),
   );
-  await ctx.sandbox.killAll();
+  await sandbox.killAll();
   const { code, signal, stdout, stderr, timedOut } = limited.value;
-  if (limited.memoryExceeded !== undefined) return { problem: `l’évaluation du modèle a dépassé la mémoire permise (${Math.round(limited.memoryExceeded)} Mo pour ${ctx.spec.limits.memoryMb} Mo).` };
-  if (timedOut) return { problem: `l’évaluation du modèle a dépassé ${ctx.spec.timeouts.evaluateSeconds} s.` };
+  if (limited.breach) return { problem: `l’évaluation du modèle a été arrêtée : ${limited.breach.message}` };
+  if (timedOut) return { problem: `l’évaluation du modèle a dépassé ${spec.timeouts.evaluateSeconds} s.` };
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (code !== 0 || !line) {
-    const last = stderr.trim().split('\n').filter((l) => /Error|error/.test(l))[0] ?? stderr.trim().split('\n').pop() ?? '';
+    const lines = stderr.trim().split('\n');
+    const last = lines.filter((l) => /Error|error/.test(l))[0] ?? lines.pop() ?? '';
     return { problem: `l’évaluation du modèle a échoué (${signal ? `signal ${signal}` : `code ${code}`}) : ${last.slice(0, 300)}` };
   }
   return { probe: JSON.parse(line.slice('RESULT '.length)) as ModelProbe };
