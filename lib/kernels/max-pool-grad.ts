@@ -1,8 +1,9 @@
 /**
  * Max pooling's gradient with oneDNN's kernels (libtensorflow's _MklNativeMaxPool to get the argmax
  * workspace, then _MklNativeMaxPoolGrad) instead of TensorFlow's generic MaxPoolGrad, which is about
- * five times slower on the lab's 26x26x32 maps. Same values, ties included (the gradient goes to the
- * first maximum of each window in both). Only when libtensorflow has these kernels (oneDNN on).
+ * five times slower on the lab's 26x26x32 maps. The gradient goes to the same pixels, ties included
+ * (the first maximum of each window in both); where windows overlap the two may add a pixel's
+ * contributions in another order (last-bit differences). Only when libtensorflow has these kernels (oneDNN on).
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { floatType, nativeBackend, type NativeBackend, type OpAttr } from './native';

@@ -83,6 +83,10 @@ describe('fused training kernels', () => {
   });
 
   it("max pooling's gradient equals TensorFlow's MaxPoolGrad, ties included (first maximum of each window)", () => {
+    // Where windows overlap (stride below the window), a pixel's gradient is a sum over windows, and
+    // the two kernels add in different orders on some CPUs (seen on AVX-512: 1 ulp apart). What must
+    // be identical everywhere is where the gradient goes (the tie rule); the sums then agree to a few
+    // ulps. Without overlap there is no sum and the values must be bit for bit the same.
     const backend = nativeBackend(tf)!;
     // Rounded ReLU outputs: many windows hold equal maxima (zeros and repeated values).
     const x = tf.tidy(() => tf.round(tf.mul(tf.relu(tf.randomNormal([8, 26, 26, 16])), 2)));
@@ -98,7 +102,18 @@ describe('fused training kernels', () => {
         { name: 'padding', type: TF_ATTR_STRING, value: pad.toUpperCase() },
         { name: 'data_format', type: TF_ATTR_STRING, value: 'NHWC' },
       ], [x, y, dy]);
-      expect(maxAbsDiff(dx, expected)).toBe(0);
+      if (strides >= filterSize) {
+        expect(maxAbsDiff(dx, expected)).toBe(0);
+        continue;
+      }
+      const [ours, theirs] = [dx.dataSync(), expected.dataSync()];
+      let misrouted = 0;
+      let beyondUlps = 0;
+      for (let i = 0; i < ours.length; i++) {
+        if ((ours[i] !== 0) !== (theirs[i] !== 0)) misrouted++;
+        if (Math.abs(ours[i] - theirs[i]) > 4 * 2 ** -23 * Math.max(1, Math.abs(theirs[i]))) beyondUlps++;
+      }
+      expect({ filterSize, strides, misrouted, beyondUlps }).toEqual({ filterSize, strides, misrouted: 0, beyondUlps: 0 });
     }
   });
 
