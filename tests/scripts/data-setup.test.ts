@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { DEBIAN_FOLDER, ensureFashionPart, sha256File } from '../../scripts/setup/data';
 import { FASHION_MNIST } from '../../lib/data/fashion';
 import { temporaryFolder } from '../helpers/fixtures';
+import { needsTool } from '../helpers/tools';
 
-const haveOfficialFiles = existsSync(join(DEBIAN_FOLDER, 't10k-images-idx3-ubyte.gz'));
-const describeWithFiles = haveOfficialFiles ? describe : describe.skip;
-if (!haveOfficialFiles) console.log(`Skipping the data build tests: ${DEBIAN_FOLDER} is absent (no Debian package dataset-fashion-mnist).`);
+const officialFiles = needsTool(
+  existsSync(join(DEBIAN_FOLDER, 't10k-images-idx3-ubyte.gz')),
+  `the official Fashion-MNIST IDX files in ${DEBIAN_FOLDER}`,
+  'apt-get install dataset-fashion-mnist (npm install does it when run as root on Debian)',
+);
 
-describeWithFiles('building the test CSV from the official IDX files', () => {
+officialFiles.describe('building the test CSV from the official IDX files', () => {
   const { dir, cleanup } = temporaryFolder();
   const csv = join(dir, FASHION_MNIST.test.csv);
   let warnings: string[] = [];

@@ -1,24 +1,20 @@
 /**
  * The web app in a real browser: Chromium (Debian's, driven by playwright-core) uploads a photo,
  * reads the verdict the page shows, and saves a screenshot to reports/web/. `npm run check:web`.
- * Skipped, with a message, where Chromium is not installed.
+ * Skipped, with a message, where Chromium is not installed; a failure in CI (tests/helpers/tools.ts).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { FASHION_CLASSES } from '../../lib/data';
 import { PROJECT_ROOT } from '../../lib/paths';
+import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/tools';
 import { postImage, SAMPLE_PHOTOS, sampleBytes, serverWithModel } from './helpers';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-if (!CHROMIUM) console.warn('tests/web/browser.test.ts skipped: no Chromium at /usr/bin/chromium (Debian: apt-get install chromium).');
-
-(CHROMIUM ? describe : describe.skip)('the web app in Chromium', () => {
+needsChromium().describe('the web app in Chromium', () => {
   it('uploads a photo and shows the verdict, the model input and the chart', async () => {
     const server = await serverWithModel();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 1100 } });
       await page.goto(server.running.url);

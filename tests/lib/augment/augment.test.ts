@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
@@ -18,6 +17,7 @@ import {
   type AugmentationOptions,
   type TransformParameters,
 } from '../../../lib/augment';
+import { needsPython, needsTool, PYTHON_HOW } from '../../helpers/tools';
 
 const tf = loadNativeTf();
 
@@ -292,11 +292,13 @@ describe('flows (ImageDataGenerator.flow)', () => {
   });
 });
 
-/** A Python with NumPy and SciPy: $KERAS_PYTHON, else the project's .venv if it has them. */
-function referencePython(): string | undefined {
-  const venv = join(__dirname, '../../../.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
-  const candidates = process.env.KERAS_PYTHON ? [process.env.KERAS_PYTHON] : existsSync(venv) ? [venv] : [];
-  return candidates.find((python) => spawnSync(python, ['-c', 'import numpy, scipy.ndimage'], { stdio: 'ignore' }).status === 0);
+/** A Python with NumPy and SciPy: $KERAS_PYTHON, else .venv/ (npm run setup:python), else python3. */
+const scipy = needsPython(['numpy', 'scipy.ndimage'], 'KERAS_PYTHON');
+
+/** Whether that Python has Keras' sources where keras_reference.py reads them (keras/src/legacy/preprocessing/image.py). */
+function hasKerasSources(python: string): boolean {
+  const probe = 'import importlib.util, os, sys\ns = importlib.util.find_spec("keras")\nsys.exit(0 if s and s.submodule_search_locations and os.path.exists(os.path.join(list(s.submodule_search_locations)[0], "src", "legacy", "preprocessing", "image.py")) else 1)';
+  return spawnSync(python, ['-c', probe], { stdio: 'ignore', timeout: 60_000 }).status === 0;
 }
 
 interface ReferenceAnswer {
@@ -304,8 +306,10 @@ interface ReferenceAnswer {
   results: unknown[];
 }
 
-describe('agreement with Keras + SciPy (needs a Python with NumPy and SciPy; Keras sources for the random streams)', () => {
-  const python = referencePython();
+scipy.describe('agreement with Keras + SciPy (needs a Python with NumPy and SciPy; Keras sources for the random streams)', () => {
+  const python = scipy.python!;
+  // Skipped along with the block when there is no such Python at all (one message is enough).
+  const kerasSources = scipy.found ? needsTool(hasKerasSources(python), `Keras' sources in ${python}`, `${PYTHON_HOW}, or \`pip install --no-deps keras\` in that Python`) : scipy;
   const optionsForPython = (o: AugmentationOptions) => ({ ...o, fillMode: undefined, seed: undefined });
   const applyImages: number[][][] = [];
   const applyParams: TransformParameters[] = [];
@@ -335,10 +339,6 @@ describe('agreement with Keras + SciPy (needs a Python with NumPy and SciPy; Ker
   ];
   let answer: ReferenceAnswer | undefined;
   beforeAll(() => {
-    if (!python) {
-      console.log('Keras/SciPy comparison skipped: set KERAS_PYTHON to a Python with numpy and scipy (and `pip install --no-deps keras` for the random streams), or make .venv/ with them.');
-      return;
-    }
     const run = spawnSync(python, [join(__dirname, 'keras_reference.py')], { input: JSON.stringify({ tasks }), maxBuffer: 1 << 26, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`keras_reference.py failed: ${run.stderr}`);
     answer = JSON.parse(run.stdout) as ReferenceAnswer;
@@ -346,8 +346,7 @@ describe('agreement with Keras + SciPy (needs a Python with NumPy and SciPy; Ker
   });
 
   it('resamples as apply_affine_transform for the same parameters (max abs diff < 1e-6 on [0, 1] images)', () => {
-    if (!answer) return;
-    const reference = answer.results[0] as number[][][];
+    const reference = answer!.results[0] as number[][][];
     let worst = 0;
     applyImages.forEach((image, k) => {
       const [h, w] = shapes[k];
@@ -357,9 +356,9 @@ describe('agreement with Keras + SciPy (needs a Python with NumPy and SciPy; Ker
     expect(worst).toBeLessThan(1e-6);
   });
 
-  it('draws exactly the parameters of get_random_transform after np.random.seed', () => {
-    if (!answer) return;
-    if (answer.results[1] === null) return void console.log('Random-stream comparison skipped: no Keras sources in that Python.');
+  kerasSources.it('draws exactly the parameters of get_random_transform after np.random.seed', () => {
+    expect(answer!.reference).toMatch(/^keras /);
+    expect(answer!.results[1]).not.toBeNull();
     const check = (taskIndex: number, options: AugmentationOptions, height: number, width: number) => {
       const task = tasks[taskIndex] as { seed: number; count: number };
       const reference = answer!.results[taskIndex] as TransformParameters[];
@@ -373,10 +372,9 @@ describe('agreement with Keras + SciPy (needs a Python with NumPy and SciPy; Ker
     check(2, { ...NONE, rotationRange: 10, widthShiftRange: 3, heightShiftRange: [1, 2, 4], zoomRange: [0.8, 1.3] }, 20, 28);
   });
 
-  it('yields the batches of flow(x, y, batch_size) after np.random.seed: same images in the same order, same pixels', () => {
-    if (!answer) return;
-    if (answer.results[3] === null) return void console.log('Flow comparison skipped: no Keras sources in that Python.');
-    const reference = answer.results[3] as { indices: number[]; images: number[][][] }[];
+  kerasSources.it('yields the batches of flow(x, y, batch_size) after np.random.seed: same images in the same order, same pixels', () => {
+    expect(answer!.results[3]).not.toBeNull();
+    const reference = answer!.results[3] as { indices: number[]; images: number[][][] }[];
     expect(reference).toHaveLength(5);
     const labels = tf.tensor2d(Array.from({ length: 10 }, (_, i) => [i]));
     const images = tf.tensor4d(flowPixels, [10, 28, 28, 1]);

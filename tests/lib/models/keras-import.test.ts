@@ -6,8 +6,8 @@ import { loadNativeTf } from '../../../lib/backend';
 import { PROJECT_ROOT } from '../../../lib/paths';
 import { tfjsTopology } from '../../../lib/io/keras3';
 import { loadPretrained } from '../../../lib/models/transfer';
-import { VENV_PYTHON, venvHas } from '../../../scripts/python-env';
 import { temporaryFolder } from '../../helpers/fixtures';
+import { needsPython } from '../../helpers/tools';
 
 const tf = loadNativeTf();
 
@@ -33,10 +33,11 @@ describe('Keras 3 topologies', () => {
   });
 });
 
-const python = process.env.KERAS_PYTHON ?? (venvHas(['keras', 'tensorflow']) ? VENV_PYTHON : undefined);
-if (!python) console.log('Keras import test SKIPPED: no Python with Keras (set KERAS_PYTHON, or `.venv/bin/pip install tensorflow_cpu`).');
+// Keras 3 on its TensorFlow backend: $KERAS_PYTHON, else .venv/ (npm run setup:python), else python3.
+const keras = needsPython(['keras', 'tensorflow'], 'KERAS_PYTHON');
+const python = keras.python;
 
-(python ? describe : describe.skip)('a real Keras 3 model, converted by scripts/keras_to_tfjs.py', () => {
+keras.describe('a real Keras 3 model, converted by scripts/keras_to_tfjs.py', () => {
   const { dir, cleanup } = temporaryFolder();
   let reference: { input: number[]; predictions: Record<string, number[][]>; keras: string };
   beforeAll(() => {

@@ -1,26 +1,22 @@
 /**
  * lib/preprocess against the course's own Python code run by Pillow (pillow_reference.py), value for
  * value, on photos made here: random sizes and content, every format, grey/colour/alpha, EXIF, CMYK,
- * 16 bits. Skipped, with a message, when no Python with Pillow and NumPy is found.
+ * 16 bits. Skipped, with a message, when no Python with Pillow and NumPy is found ($PILLOW_PYTHON,
+ * .venv/ from `npm run setup:python`, python3); a failure in CI (tests/helpers/tools.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { preprocessPhoto, type RawImage } from '../../../lib/preprocess';
-import { PROJECT_ROOT } from '../../../lib/paths';
 import { temporaryFolder } from '../../helpers/fixtures';
+import { needsPython } from '../../helpers/tools';
 import { fromRaw, randomImage, seededRandom, trousersPhoto } from './images';
 
 const REFERENCE = join(__dirname, 'pillow_reference.py');
 
-/** The first of PILLOW_PYTHON, the project's .venv, python3 that can import PIL and numpy (the course's code needs both). */
-function findPillowPython(): { python?: string; tried: string[] } {
-  const venv = join(PROJECT_ROOT, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
-  const tried = [process.env.PILLOW_PYTHON, venv, 'python3'].filter((candidate): candidate is string => Boolean(candidate));
-  const python = tried.find((candidate) => spawnSync(candidate, ['-c', 'import PIL, numpy'], { stdio: 'ignore', timeout: 30_000 }).status === 0);
-  return { python, tried };
-}
+/** The course's code needs both Pillow and NumPy. */
+const pillowPython = needsPython(['PIL', 'numpy'], 'PILLOW_PYTHON');
 
 interface Case {
   file: string;
@@ -62,16 +58,12 @@ async function makeCases(dir: string): Promise<Case[]> {
   return cases;
 }
 
-describe('exactness against Pillow running the course code', () => {
+pillowPython.describe('exactness against Pillow running the course code', () => {
   const { dir, cleanup } = temporaryFolder('analyse-image-pillow-');
   afterAll(cleanup);
 
   it('gives the same 784 input values as Pillow, on every image', async () => {
-    const { python, tried } = findPillowPython();
-    if (!python) {
-      console.log(`Pillow comparison SKIPPED: no Python with PIL and numpy (tried ${tried.join(', ')}). Set PILLOW_PYTHON to one to run it.`);
-      return;
-    }
+    const python = pillowPython.python!;
     const cases = await makeCases(dir);
     const run = spawnSync(python, [REFERENCE, ...cases.map((c) => c.file)], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 120_000 });
     if (run.status !== 0) throw new Error(`${python} ${REFERENCE} failed: ${run.stderr || run.error?.message}`);

@@ -4,9 +4,7 @@
  * value against Pillow's ImageOps.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import sharp from 'sharp';
-import { PROJECT_ROOT } from '../../../lib/paths';
 import {
   ORIGINAL_LABEL,
   autocontrast,
@@ -20,6 +18,7 @@ import {
   type RawImage,
   type Step,
 } from '../../../lib/preprocess';
+import { needsPython } from '../../helpers/tools';
 import { seededRandom } from './images';
 
 function image(width: number, height: number, channels: RawImage['channels'], pixel: (x: number, y: number, c: number) => number): RawImage {
@@ -270,14 +269,6 @@ describe('stagesGridPng', () => {
   });
 });
 
-/** The first of PILLOW_PYTHON, the project's .venv, python3 that can import PIL. */
-function findPillowPython(): { python?: string; tried: string[] } {
-  const venv = join(PROJECT_ROOT, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
-  const tried = [process.env.PILLOW_PYTHON, venv, 'python3'].filter((candidate): candidate is string => Boolean(candidate));
-  const python = tried.find((candidate) => spawnSync(candidate, ['-c', 'import PIL'], { stdio: 'ignore', timeout: 30_000 }).status === 0);
-  return { python, tried };
-}
-
 const PILLOW_SCRIPT = `
 import base64, json, sys
 import PIL
@@ -293,13 +284,12 @@ for case in cases:
     }))
 `;
 
-describe('against Pillow ImageOps', () => {
+// $PILLOW_PYTHON, else .venv/ (npm run setup:python), else python3; skipped without one, a failure in CI.
+const pillowPython = needsPython(['PIL'], 'PILLOW_PYTHON');
+
+pillowPython.describe('against Pillow ImageOps', () => {
   it('gives the same autocontrast and equalize values as Pillow', () => {
-    const { python, tried } = findPillowPython();
-    if (!python) {
-      console.log(`Pillow comparison SKIPPED: no Python with PIL (tried ${tried.join(', ')}). Set PILLOW_PYTHON to one to run it.`);
-      return;
-    }
+    const python = pillowPython.python!;
     const random = seededRandom(42);
     const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
     const cutoffs: (number | [number, number])[] = [0, 1, 2, 5, 12.5, [3, 7.5], [0, 20], 49];
