@@ -1,6 +1,6 @@
 /** `npm run serve [-- options]`: starts the web app on localhost. */
 import { modelDir } from '../lib/paths';
-import { defaultWorkerCount } from './preprocess-pool';
+import { DEFAULT_PHOTO_TIMEOUT_MS, defaultWorkerCount } from './preprocess-pool';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, startServer } from './server';
 
 const HELP = `npm run serve [-- options]
@@ -16,6 +16,8 @@ Options :
   --max-megapixels N  nombre maximal de mégapixels d'une image (défaut : ${DEFAULT_MAX_PIXELS / 1e6})
   --workers N         fils d'exécution qui préparent les photos (défaut : un par cœur, ${defaultWorkerCount()} ici ;
                       0 : tout sur le fil principal)
+  --photo-timeout-ms N  temps maximal de préparation d'une photo, en millisecondes (défaut : ${DEFAULT_PHOTO_TIMEOUT_MS}) ;
+                      au-delà, la photo est refusée et son fil d'exécution remplacé
   --help              cette aide
 
 API : POST /api/predict (formulaire multipart, champ « image ») ->
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const port = positive('--port', option('--port') ?? process.env.PORT) ?? 3000;
   const maxUploadMB = positive('--max-upload-mb', option('--max-upload-mb') ?? process.env.ANALYSE_IMAGE_MAX_UPLOAD_MB);
   const maxMegapixels = positive('--max-megapixels', option('--max-megapixels') ?? process.env.ANALYSE_IMAGE_MAX_MEGAPIXELS);
+  const photoTimeoutMs = positive('--photo-timeout-ms', option('--photo-timeout-ms') ?? process.env.ANALYSE_IMAGE_PHOTO_TIMEOUT_MS);
   const running = await startServer({
     port,
     host: option('--host'),
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     maxUploadBytes: maxUploadMB ? maxUploadMB * 1024 * 1024 : undefined,
     maxPixels: maxMegapixels ? maxMegapixels * 1e6 : undefined,
     workers: workerCount(option('--workers') ?? process.env.ANALYSE_IMAGE_WORKERS),
+    photoTimeoutMs,
   });
   console.log(`Application web : ${running.url}`);
   if (running.predictor.problem) console.log(`Attention : ${running.predictor.problem}\nLe serveur fonctionne, mais ne peut pas classer d'images tant qu'il n'y a pas de modèle (npm run lab).`);

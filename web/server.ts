@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
 import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
 import { barFigure, confusionMatrixFigure, imageGridPng, probabilitiesFigure } from '../lib/plot';
-import { grayPng, ImageReadError } from '../lib/preprocess';
+import { grayPng, ImageReadError, PhotoTimeoutError } from '../lib/preprocess';
 import { FormError, multipartBoundary, parseMultipart } from './multipart';
 import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
 import { HOW_TO_TRAIN, Predictor } from './predictor';
-import { defaultWorkerCount, PreprocessPool } from './preprocess-pool';
+import { DEFAULT_PHOTO_TIMEOUT_MS, defaultWorkerCount, PreprocessPool } from './preprocess-pool';
 
 /** Settings of the server; every limit is configurable. */
 export interface ServerOptions {
@@ -29,6 +29,10 @@ export interface ServerOptions {
   maxPixels?: number;
   /** Worker threads preparing photos. Default: one per core; 0 prepares them on the main thread. */
   workers?: number;
+  /** Longest time one photo may keep a worker, in ms; past it the worker is replaced and the photo refused. Default 2000. */
+  photoTimeoutMs?: number;
+  /** Most elongated image accepted (long side / short side), refused from its header. Default 20. */
+  maxAspectRatio?: number;
 }
 
 /** A running server. */
@@ -36,6 +40,8 @@ export interface RunningServer {
   url: string;
   server: Server;
   predictor: Predictor;
+  /** The workers preparing the uploaded photos. */
+  pool: PreprocessPool;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,13 @@ export interface RunningServer {
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 /** Default image limit: 40 megapixels (phone photos have 12 to 50; larger ones are refused before decoding). */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
+/**
+ * Default shape limit: 20 times longer than wide. Beyond it the course's 20-pixel long side leaves
+ * less than one pixel across, so nothing of the garment would reach the model; phone photos (4:3,
+ * 16:9) and even panoramas (up to about 10:1) pass. With 40 megapixels it caps the long side at
+ * 28 284 pixels, so the costs that grow with a side (decoding row by row, Lanczos weights) stay small.
+ */
+export const DEFAULT_MAX_ASPECT_RATIO = 20;
 
 // plotly.js-dist ships plotly.js (and plotly.min.js in some versions): served from the project, no CDN.
 const PLOTLY_FILES = ['plotly.min.js', 'plotly.js'].map((file) => join(PROJECT_ROOT, 'node_modules', 'plotly.js-dist', file));
@@ -103,8 +116,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const modelDir = options.modelDir ?? defaultModelDir();
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxAspectRatio = options.maxAspectRatio ?? DEFAULT_MAX_ASPECT_RATIO;
   const predictor = await Predictor.load(modelDir);
-  const pool = new PreprocessPool(options.workers ?? defaultWorkerCount());
+  const pool = new PreprocessPool(options.workers ?? defaultWorkerCount(), { photoTimeoutMs: options.photoTimeoutMs ?? DEFAULT_PHOTO_TIMEOUT_MS });
   const limits = { maxUploadMB: Number(megabytes(maxUploadBytes).replace(',', '.')), maxMegapixels: Math.round(maxPixels / 1e6) };
   // Multipart headers and boundaries add a little to the file itself.
   const bodyLimit = maxUploadBytes + 64 * 1024;
@@ -135,9 +149,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (image.data.length > maxUploadBytes) throw new HttpError(413, `fichier trop volumineux : ${megabytes(maxUploadBytes)} Mo au plus.`);
     let photo;
     try {
-      photo = await pool.prepare(image.data, { maxPixels, name });
+      photo = await pool.prepare(image.data, { maxPixels, maxAspectRatio, name });
     } catch (error) {
       if (error instanceof ImageReadError) throw new HttpError(/trop grande/.test(error.reason) ? 413 : 422, error.message);
+      // 422, not 503: the same photo would take as long again, so waiting and retrying does not help.
+      if (error instanceof PhotoTimeoutError) throw new HttpError(422, error.message);
       throw error;
     }
     const prediction = await predictor.predict(photo);
@@ -232,6 +248,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url: `http://${host}:${address.port}`,
     server,
     predictor,
+    pool,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -29,10 +29,19 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Name used in error messages (default: the file's name, or « image envoyée » for bytes). */
   name?: string;
+  /** Refuse images whose long side exceeds this many times the short side, before decoding them (default: no limit). */
+  maxAspectRatio?: number;
+  /** Stop libvips' decoding after this many milliseconds (sharp's timeout, in whole seconds rounded up; default: none). */
+  timeoutMs?: number;
 }
 
 /** Default limit on a photo's pixels (100 megapixels): a phone photo has 12 to 50. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** French duration for a time limit: « 2 s », « 1,5 s », « 250 ms ». */
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 1 })} s`;
+}
 
 const SUPPORTED: ReadonlySet<string> = new Set<PhotoFormat>(['png', 'jpeg', 'webp', 'gif']);
 const EXPECTED = '(PNG, JPEG, WebP ou GIF attendus)';
@@ -47,6 +56,22 @@ export class ImageReadError extends Error {
   ) {
     super(`Impossible de lire l'image « ${file} » : ${reason}`);
     this.name = 'ImageReadError';
+  }
+}
+
+/** A photo whose preparation took longer than the time allowed per photo: too costly, not damaged. */
+export class PhotoTimeoutError extends Error {
+  constructor(
+    /** The name shown to the user. */
+    readonly file: string,
+    /** The time allowed, in milliseconds. */
+    readonly limitMs: number,
+  ) {
+    super(
+      `Impossible de préparer l'image « ${file} » en moins de ${duration(limitMs)}, la limite de temps par photo : ` +
+        `envoyez une photo plus petite (une photo de téléphone de 12 mégapixels suffit largement : le modèle n'en garde que 28 x 28 pixels).`,
+    );
+    this.name = 'PhotoTimeoutError';
   }
 }
 
@@ -109,6 +134,10 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
   const name = options.name ?? (typeof input === 'string' ? basename(input) : 'image envoyée');
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new RangeError(`maxPixels must be positive, got ${maxPixels}`);
+  const maxAspectRatio = options.maxAspectRatio ?? Infinity;
+  if (!(maxAspectRatio >= 1)) throw new RangeError(`maxAspectRatio must be at least 1, got ${maxAspectRatio}`);
+  const timeoutMs = options.timeoutMs ?? Infinity;
+  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
   const bytes = typeof input === 'string' ? await readBytes(input, name) : input;
   if (bytes.length === 0) throw new ImageReadError(name, 'le fichier est vide.');
 
@@ -137,6 +166,18 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
       `l'image est trop grande (${width} x ${height} pixels, soit ${megapixels(width * height)} mégapixels ; limite : ${megapixels(maxPixels)} mégapixels).`,
     );
   }
+  // Decoding costs per row and resizing per pixel of the long side: a 1 x 39 000 000 line within the
+  // pixel limit would hold the thread for tens of seconds, so such a shape is refused from the header.
+  const ratio = Math.max(width, height) / Math.min(width, height);
+  if (ratio > maxAspectRatio) {
+    const count = (n: number) => n.toLocaleString('fr-FR', { maximumFractionDigits: 1 });
+    const shape = width > height ? 'plus large que haute' : 'plus haute que large';
+    throw new ImageReadError(
+      name,
+      `l'image fait ${count(width)} x ${count(height)} pixels : elle est ${count(ratio)} fois ${shape}, la limite est de ${count(maxAspectRatio)} fois. ` +
+        `Envoyez une photo cadrée sur le vêtement, par exemple au format 4:3 ou 3:4 d'un téléphone.`,
+    );
+  }
 
   const cmyk = metadata.space === 'cmyk';
   try {
@@ -144,6 +185,8 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
     // sharp's own pixel limit stays on, in case the header understated the size.
     const limitInputPixels = Number.isFinite(maxPixels) ? Math.ceil(maxPixels) : false;
     let pipeline = sharp(bytes, { limitInputPixels, failOn: 'error', pages: 1, ignoreIcc: true }).autoOrient();
+    // libvips checks its clock itself, so a decode running past the limit stops even where no one can interrupt it.
+    if (Number.isFinite(timeoutMs)) pipeline = pipeline.timeout({ seconds: Math.min(3600, Math.ceil(timeoutMs / 1000)) });
     // Without this, libvips would convert CMYK through a colour profile; Pillow uses a plain formula.
     if (cmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
@@ -155,6 +198,7 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
     if (info.channels < 1 || info.channels > 4) throw new Error(`${info.channels} channels`);
     return { width: info.width, height: info.height, channels: info.channels as RawImage['channels'], data: pixels, format: format as PhotoFormat };
   } catch (error) {
+    if (Number.isFinite(timeoutMs) && /^timeout\b/.test(firstLine(error))) throw new PhotoTimeoutError(name, timeoutMs);
     throw new ImageReadError(name, `le fichier est abîmé ou incomplet (${firstLine(error)}).`);
   }
 }

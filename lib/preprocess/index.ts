@@ -14,7 +14,7 @@ import { fitLongestSide, resizeLanczos } from './lanczos';
 import { sharpen } from './sharpen';
 
 export { centerOnCanvas, invertAndScale } from './canvas';
-export { DEFAULT_MAX_PIXELS, ImageReadError, decodeImage, type DecodeOptions, type DecodedImage, type PhotoFormat, type RawImage } from './decode';
+export { DEFAULT_MAX_PIXELS, ImageReadError, PhotoTimeoutError, decodeImage, type DecodeOptions, type DecodedImage, type PhotoFormat, type RawImage } from './decode';
 export { toGrayscale, type GrayImage } from './grayscale';
 export { axisWeights, fitLongestSide, resizeLanczos, roundHalfEven, type AxisWeights } from './lanczos';
 export { lumaRgb, resampleHorizontal } from './wasm';

@@ -126,3 +126,25 @@ export function pngHeaderOnly(width: number, height: number): Buffer {
   header[9] = 0; // grey
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(Buffer.alloc(width + 1))), pngChunk('IEND', Buffer.alloc(0))]);
 }
+
+/**
+ * Pixels encoded as an 8-bit PNG without going through libvips, which writes a very tall image row
+ * by row at a few hundred nanoseconds a row (13 s for 1 x 39 000 000): rows unfiltered, zlib at
+ * `level` (9, the default, makes the smallest file; 1 is five times faster on a large image).
+ */
+export function pngFromPixels(image: RawImage, level = 9): Buffer {
+  const { width, height, channels, data } = image;
+  const stride = width * channels;
+  // Zeros: every row starts with filter type 0 (none).
+  const rows = new Uint8Array((stride + 1) * height);
+  // A subarray per row costs more than the copy itself for 39 000 000 rows of one byte.
+  if (stride === 1) for (let y = 0; y < height; y++) rows[2 * y + 1] = data[y];
+  else for (let y = 0; y < height; y++) rows.set(data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8;
+  header[9] = [0, 0, 4, 2, 6][channels]; // grey, grey + alpha, RGB, RGBA
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(rows, { level })), pngChunk('IEND', Buffer.alloc(0))]);
+}

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import {
   DEFAULT_MAX_PIXELS,
   ImageReadError,
+  PhotoTimeoutError,
   beforeAfterPng,
   centerOnCanvas,
   decodeImage,
@@ -21,7 +22,7 @@ import {
   type PreprocessedPhoto,
 } from '../../../lib/preprocess';
 import { temporaryFolder } from '../../helpers/fixtures';
-import { GARMENT_RGB, boundingBox, fromRaw, inTrousers, pngHeaderOnly, trousersPhoto } from './images';
+import { GARMENT_RGB, boundingBox, fromRaw, inTrousers, pngFromPixels, pngHeaderOnly, trousersPhoto } from './images';
 
 const { dir, cleanup } = temporaryFolder('analyse-image-preprocess-');
 afterAll(cleanup);
@@ -288,6 +289,30 @@ describe('unusable files: a French message naming the file', () => {
       name: 'grande.jpg',
     });
     await expectError(Buffer.from('pas une image'), /« image envoyée » : /);
+  });
+
+  it('an image more elongated than maxAspectRatio, refused from its header without decoding it', async () => {
+    // The headers announce 39 000 000 rows (or columns) that the files do not hold: decoding would fail.
+    await expectError(pngHeaderOnly(1, 39_000_000), /« haute\.png » : l'image fait 1 x 39\s000\s000 pixels : elle est 39\s000\s000 fois plus haute que large, la limite est de 20 fois\. Envoyez une photo cadrée/u, {
+      maxAspectRatio: 20,
+      name: 'haute.png',
+    });
+    await expectError(pngHeaderOnly(2_500, 100), /2\s500 x 100 pixels : elle est 25 fois plus large que haute, la limite est de 20 fois/u, { maxAspectRatio: 20 });
+    // At the limit, and without one (the notebooks' default), the shape is accepted.
+    const line = pngFromPixels({ width: 20, height: 1, channels: 1, data: new Uint8Array(20).fill(90) });
+    expect((await decodeImage(line, { maxAspectRatio: 20 })).width).toBe(20);
+    expect((await decodeImage(pngFromPixels({ width: 1, height: 500, channels: 1, data: new Uint8Array(500) }))).height).toBe(500);
+  });
+
+  it('an image whose decoding runs past timeoutMs: a PhotoTimeoutError, stopped by libvips itself', async () => {
+    // libvips decodes a one-pixel-wide PNG row by row, several seconds for 20 000 000 rows.
+    const tall = pngFromPixels({ width: 1, height: 20_000_000, channels: 1, data: new Uint8Array(20_000_000).fill(255) });
+    const started = performance.now();
+    const error = await decodeImage(tall, { timeoutMs: 1, name: 'longue.png' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PhotoTimeoutError);
+    expect((error as Error).message).toMatch(/^Impossible de préparer l'image « longue\.png » en moins de 1 ms, la limite de temps par photo : envoyez une photo plus petite/);
+    // sharp counts whole seconds: 1 ms becomes 1 s.
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('keeps the file name and the reason on the error', async () => {
