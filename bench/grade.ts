@@ -1,7 +1,9 @@
 /**
  * `npm run bench:grade`: (1) a class of 20 submissions graded with --no-execute, the whole command
  * timed; (2) the notebook runner's cost per trivial cell against `jupyter execute` on the same
- * notebook and the same tslab kernel (Python's nbclient, from .venv or $NBVAL_TS_PYTHON's folder).
+ * notebook and the same tslab kernel (Python's nbclient, from .venv or $NBVAL_TS_PYTHON's folder);
+ * (3) the sandbox's cost: a grading kernel started (and TensorFlow loaded in it) with bubblewrap
+ * and without isolation, alternately, in the same run.
  * Options: --submissions N (20), --jobs N (the grader's default), --cells N (100), --repeats N (3).
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +11,10 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../lib/paths';
+import { bubblewrapProblem, chooseSandbox, limitsOf, SubmissionSandbox, type SandboxChoice } from '../grading/grader/sandbox';
+import { prepareScratch } from '../grading/grader/scratch';
+import { DEFAULT_SPEC } from '../grading/grader/spec';
+import { startGradingKernel } from '../grading/grader/steps/execute-notebooks';
 import { temporaryFolder } from '../tests/helpers/fixtures';
 
 const { values } = parseArgs({ options: { submissions: { type: 'string', default: '20' }, jobs: { type: 'string' }, cells: { type: 'string', default: '100' }, repeats: { type: 'string', default: '3' } } });
@@ -90,11 +96,62 @@ function benchRunner(dir: string): void {
   if (rows.length === 2) console.log(`ratio par cellule nbval-ts-runner / jupyter execute : ${(rows[0].perCell / rows[1].perCell).toFixed(2)}`);
 }
 
-const folder = temporaryFolder('bench-grade-');
-try {
-  mkdirSync(join(folder.dir, 'nb'));
-  benchClass(folder.dir);
-  benchRunner(join(folder.dir, 'nb'));
-} finally {
-  folder.cleanup();
+/** Kernel start (spawn to first reply) and a first cell loading TensorFlow, in a grading sandbox of `choice`. */
+async function sandboxedKernel(dir: string, choice: SandboxChoice, index: number): Promise<{ startup: number; firstCell: number }> {
+  const submission = join(dir, `soumission-${index}`);
+  mkdirSync(submission, { recursive: true });
+  writeFileSync(join(submission, 'classification.ipynb'), '{}');
+  const scratch = prepareScratch(submission, dir, `s${index}`, { course: choice.mode === 'bubblewrap' ? 'mounted' : 'copied' });
+  const sandbox = SubmissionSandbox.forSubmission(choice, index, scratch.dir, limitsOf(DEFAULT_SPEC));
+  sandbox.own(scratch.dir);
+  const started = performance.now();
+  const kernel = await startGradingKernel(sandbox, scratch.dir, 120_000);
+  const startup = (performance.now() - started) / 1000;
+  const cell = await kernel.execute("import { loadNativeTf } from './lib/backend';\nloadNativeTf().getBackend()");
+  if (cell.status !== 'ok') throw new Error(`la première cellule a échoué (${choice.mode}) : ${cell.error?.evalue ?? cell.status}`);
+  await kernel.shutdown({ graceMs: 1000 });
+  await sandbox.killAll();
+  return { startup, firstCell: cell.durationMs / 1000 };
 }
+
+async function benchSandbox(dir: string): Promise<void> {
+  console.log(`\n## Coût du bac à sable : démarrage d'un noyau de correction (médiane de ${REPEATS}, en alternant)`);
+  const problem = bubblewrapProblem();
+  if (problem) {
+    console.log(`bubblewrap indisponible (${problem}) : rien à comparer.`);
+    return;
+  }
+  const modes: [string, SandboxChoice][] = [
+    ['sans isolation', chooseSandbox('none')],
+    ['bubblewrap', chooseSandbox('bubblewrap')],
+  ];
+  const times = new Map(modes.map(([name]) => [name, { startup: [] as number[], firstCell: [] as number[] }]));
+  let index = 0;
+  for (let r = 0; r < REPEATS; r++) {
+    for (const [name, choice] of modes) {
+      const run = await sandboxedKernel(dir, choice, index++);
+      times.get(name)!.startup.push(run.startup);
+      times.get(name)!.firstCell.push(run.firstCell);
+    }
+  }
+  console.log('isolation          démarrage du noyau (s)   1re cellule, TensorFlow chargé (s)');
+  for (const [name] of modes) {
+    const t = times.get(name)!;
+    console.log(`${name.padEnd(18)}${median(t.startup).toFixed(2).padStart(22)}   ${median(t.firstCell).toFixed(2).padStart(34)}`);
+  }
+  const [plain, boxed] = modes.map(([name]) => times.get(name)!);
+  console.log(`ratio bubblewrap / sans isolation : démarrage ${(median(boxed.startup) / median(plain.startup)).toFixed(2)}, 1re cellule ${(median(boxed.firstCell) / median(plain.firstCell)).toFixed(2)}`);
+}
+
+void (async () => {
+  const folder = temporaryFolder('bench-grade-');
+  try {
+    mkdirSync(join(folder.dir, 'nb'));
+    mkdirSync(join(folder.dir, 'bac-a-sable'));
+    benchClass(folder.dir);
+    benchRunner(join(folder.dir, 'nb'));
+    await benchSandbox(join(folder.dir, 'bac-a-sable'));
+  } finally {
+    folder.cleanup();
+  }
+})();

@@ -37,7 +37,7 @@ export interface BubblewrapLayout {
   scratchDir: string;
   /** The folder the scratch's own /tmp lives in (inside the scratch, so the disk limit sees it). */
   tmpDir: string;
-  /** Read-only host paths, each at the same path inside unless `inside` says otherwise. */
+  /** Host paths made visible inside (read-only unless `writable`), at `inside`. */
   readOnly: Mount[];
   /** Working folder inside the sandbox. */
   cwd: string;

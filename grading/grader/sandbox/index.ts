@@ -54,6 +54,8 @@ export interface SandboxPeaks {
 export class SubmissionSandbox {
   /** Outermost processes started for this submission (everything else descends from them). */
   private readonly roots = new Set<number>();
+  /** Folders besides the scratch folder the submission's commands may write. */
+  private readonly writable = new Set<string>();
 
   constructor(
     readonly mode: SandboxMode,
@@ -83,13 +85,19 @@ export class SubmissionSandbox {
     return this.mode === 'bubblewrap' ? insidePath(this.scratchDir, hostPath) : hostPath;
   }
 
-  /** The command line that runs `argv` inside the sandbox, from `cwd` (a host path). */
-  wrap(argv: string[], options: { cwd?: string } = {}): string[] {
+  /**
+   * The command line that runs `argv` inside the sandbox, from `cwd` (a host path). `writable`
+   * folders (a kernel's connection folder) are mounted at their own path and count against the
+   * disk limit like the scratch folder.
+   */
+  wrap(argv: string[], options: { cwd?: string; writable?: string[] } = {}): string[] {
     const root = process.getuid?.() === 0;
     const dropUser = this.uid !== undefined ? setprivArgs(this.uid) : [];
+    for (const dir of options.writable ?? []) this.writable.add(dir);
     if (this.mode === 'none') return [...prlimitArgs(this.limits, false), ...argv];
     if (this.mode === 'user') return [...prlimitArgs(this.limits, true), ...dropUser, ...argv];
-    const layout = { scratchDir: this.scratchDir, tmpDir: join(this.scratchDir, '.tmp'), readOnly: courseMounts(), cwd: this.inside(options.cwd ?? this.scratchDir), userNamespace: !root };
+    const extra = (options.writable ?? []).map((dir) => ({ host: dir, inside: dir, writable: true }));
+    const layout = { scratchDir: this.scratchDir, tmpDir: join(this.scratchDir, '.tmp'), readOnly: [...courseMounts(), ...extra], cwd: this.inside(options.cwd ?? this.scratchDir), userNamespace: !root };
     return [BWRAP, ...bubblewrapArgs(layout), '--', ...prlimitArgs(this.limits, true), ...dropUser, ...argv];
   }
 
@@ -170,9 +178,15 @@ export class SubmissionSandbox {
 
   /** The scratch folder against the disk limit: a breach, or undefined. */
   checkDisk(): LimitBreach | undefined {
-    const used = diskUsage(this.scratchDir, MAX_SCRATCH_ENTRIES);
-    if (used.truncated) return { limit: 'files', message: breachMessage('files', this.limits) };
-    const usedMb = used.bytes / (1024 * 1024);
+    let bytes = 0;
+    let entries = 0;
+    for (const dir of [this.scratchDir, ...this.writable]) {
+      const used = diskUsage(dir, MAX_SCRATCH_ENTRIES - entries);
+      if (used.truncated) return { limit: 'files', message: breachMessage('files', this.limits) };
+      bytes += used.bytes;
+      entries += used.entries;
+    }
+    const usedMb = bytes / (1024 * 1024);
     if (usedMb > this.limits.diskMb) return { limit: 'disk', message: breachMessage('disk', this.limits, usedMb) };
     return undefined;
   }

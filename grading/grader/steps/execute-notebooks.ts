@@ -5,7 +5,7 @@
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook } from '../../runner';
-import { breachMessage, type LimitBreach, type SubmissionLimits } from '../sandbox';
+import { breachMessage, type LimitBreach, type SubmissionLimits, type SubmissionSandbox } from '../sandbox';
 import { kernelEnvironment } from '../scratch';
 import { recordCheck, type GradingContext, type NotebookKey } from './context';
 
@@ -37,6 +37,25 @@ export function cellFailure(cell: CellResult, cellSeconds: number): string {
   }
 }
 
+/** Starts the project's TypeScript kernel inside a submission's sandbox, working in its scratch folder. */
+export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, startupTimeoutMs: number): Promise<KernelClient> {
+  const kernel = await KernelClient.start({
+    argv: gradingKernelArgv(),
+    cwd: scratchDir,
+    env: kernelEnvironment(sandbox.inside(scratchDir)),
+    // The connection folder stays in the temporary folder (short socket paths) and is mounted into the sandbox.
+    transport: sandbox.transport,
+    sendInterrupt: (kernelProcess) => sandbox.sendInterrupt(kernelProcess),
+    startupTimeoutMs,
+    wrapCommand: (argv, where) => {
+      if (sandbox.uid !== undefined) for (const path of [where.connectionDir, where.connectionFile]) chownSync(path, sandbox.uid, sandbox.uid);
+      return sandbox.wrap(argv, { cwd: scratchDir, writable: [where.connectionDir] });
+    },
+  });
+  sandbox.track(kernel.kernelProcess.pid);
+  return kernel;
+}
+
 /** Runs one notebook of the submission in its sandbox, within the spec's time, memory, process and disk limits. */
 export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promise<void> {
   const state = ctx.notebooks[key];
@@ -48,24 +67,10 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
   const limited = await sandbox.withLimits(async () => {
     let kernel: KernelClient;
     try {
-      kernel = await KernelClient.start({
-        argv: gradingKernelArgv(),
-        cwd: scratch.dir,
-        env: kernelEnvironment(sandbox.inside(scratch.dir)),
-        connectionParent: scratch.dir,
-        transport: sandbox.transport,
-        kernelPath: (path) => sandbox.inside(path),
-        sendInterrupt: (kernelProcess) => sandbox.sendInterrupt(kernelProcess),
-        startupTimeoutMs: Math.min(120_000, notebookTimeoutMs),
-        wrapCommand: (argv, where) => {
-          if (sandbox.uid !== undefined) for (const path of [where.connectionDir, where.connectionFile]) chownSync(path, sandbox.uid, sandbox.uid);
-          return sandbox.wrap(argv, { cwd: scratch.dir });
-        },
-      });
+      kernel = await startGradingKernel(sandbox, scratch.dir, Math.min(120_000, notebookTimeoutMs));
     } catch (error) {
       return { problem: `le noyau TypeScript n’a pas démarré : ${(error as Error).message.split('\n')[0]}` };
     }
-    sandbox.track(kernel.kernelProcess.pid);
     try {
       const run = await executeNotebook(state.submitted!, {
         kernel,

@@ -11,6 +11,7 @@ import { bubblewrapProblem, chooseSandbox, SANDBOX_HOME, SubmissionSandbox, type
 import { DEFAULT_SPEC } from '../../../grading/grader/spec';
 import { PROJECT_ROOT } from '../../../lib/paths';
 import { temporaryFolder } from '../../helpers/fixtures';
+import { needsTool } from '../../helpers/tools';
 
 const root = process.getuid?.() === 0;
 const LIMITS: SubmissionLimits = { memoryMb: 2000, processes: 64, diskMb: 50, openFiles: 256 };
@@ -169,7 +170,7 @@ describe('bubblewrap', () => {
     expect(box.memoryMb()).toBe(0);
   });
 
-  (root ? test : test.skip)('as root each submission also runs under a user id of its own', async () => {
+  needsTool(root, 'root (a user id per submission needs it)', 'run the tests as root, as .ci/run does').test('as root each submission also runs under a user id of its own', async () => {
     const a = SubmissionSandbox.forSubmission(choice, 7, scratchFolder(folder.dir, 'h'), LIMITS);
     const b = SubmissionSandbox.forSubmission(choice, 8, scratchFolder(folder.dir, 'i'), LIMITS);
     expect(a.uid).toBeDefined();
@@ -177,7 +178,7 @@ describe('bubblewrap', () => {
     expect((await runIn(a, 'id -u')).stdout.trim()).toBe(String(a.uid));
   });
 
-  (root ? test : test.skip)('an ordinary user gets the same isolation (unprivileged user namespaces)', () => {
+  needsTool(root, 'root (to drop to an ordinary user)', 'run the tests as root, as .ci/run does').test('an ordinary user gets the same isolation (unprivileged user namespaces)', () => {
     const scratch = scratchFolder(folder.dir, 'j', NOBODY);
     const script = `
       const { SubmissionSandbox, chooseSandbox } = require(${JSON.stringify(join(PROJECT_ROOT, 'grading', 'grader', 'sandbox'))});
