@@ -6,6 +6,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   checkNotebook,
+  DEFAULT_CELL_BYTES,
+  DEFAULT_CELL_LINES,
+  DEFAULT_NOTEBOOK_BYTES,
   executeNotebook,
   executionReport,
   formatReport,
@@ -16,6 +19,7 @@ import {
   type CellResult,
   type CheckOptions,
   type NotebookReport,
+  type OutputLimits,
 } from '../runner';
 
 const USAGE = `Usage:
@@ -30,6 +34,11 @@ Options (both commands):
   --startup-timeout S      kernel start limit in seconds (default 60)
   --cwd DIR                kernel working directory (default: the notebook's folder)
   --report FILE            write a JSON report (per cell: index, id, status, diffs)
+  --max-cell-lines N       lines of text kept per cell (default ${DEFAULT_CELL_LINES}); the rest of
+                           the cell's output is dropped, with a note in the cell
+  --max-cell-output-mb N   MB of output (text and data) kept per cell (default ${DEFAULT_CELL_BYTES / 1e6})
+  --max-notebook-output-mb N
+                           MB of output kept for the whole notebook (default ${DEFAULT_NOTEBOOK_BYTES / 1e6})
   --allow-errors           errors neither stop the run nor count as failures
   --no-stop-on-error       keep running after a failing cell (default for check)
   --quiet                  no per-cell progress on stderr
@@ -56,6 +65,21 @@ function seconds(value: string | undefined, flag: string): number | undefined {
   return Math.round(n * 1000);
 }
 
+function positive(value: string | undefined, flag: string, what: string, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`${flag} needs a positive ${what}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function outputLimits(values: Record<string, string | boolean | undefined>): OutputLimits | undefined {
+  const cellLines = positive(values['max-cell-lines'] as string | undefined, '--max-cell-lines', 'whole number of lines', true);
+  const cellMb = positive(values['max-cell-output-mb'] as string | undefined, '--max-cell-output-mb', 'number of MB');
+  const notebookMb = positive(values['max-notebook-output-mb'] as string | undefined, '--max-notebook-output-mb', 'number of MB');
+  if (cellLines === undefined && cellMb === undefined && notebookMb === undefined) return undefined;
+  return { cellLines, cellBytes: cellMb === undefined ? undefined : Math.round(cellMb * 1e6), notebookBytes: notebookMb === undefined ? undefined : Math.round(notebookMb * 1e6) };
+}
+
 function tolerance(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -74,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
       'startup-timeout': { type: 'string' },
       cwd: { type: 'string' },
       report: { type: 'string' },
+      'max-cell-lines': { type: 'string' },
+      'max-cell-output-mb': { type: 'string' },
+      'max-notebook-output-mb': { type: 'string' },
       'allow-errors': { type: 'boolean' },
       'no-stop-on-error': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -107,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
     startupTimeoutMs: seconds(values['startup-timeout'], '--startup-timeout'),
     cwd: values.cwd ? resolve(values.cwd) : undefined,
     allowErrors: values['allow-errors'] ?? false,
+    outputLimits: outputLimits(values),
     onCellDone: progress,
   };
   if (values['no-stop-on-error']) options.stopOnError = false;

@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { KernelClient, type ExecuteOutcome, type KernelOptions } from './kernel';
 import { cellTags, cloneNotebook, readNotebook, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from './nbformat';
-import type { ErrorSummary } from './outputs';
+import { OutputBudget, type ErrorSummary, type OutputTruncation } from './outputs';
 import { describeExit, type ExitInfo } from './process';
 
 /** What happened to one code cell. */
@@ -30,6 +30,24 @@ export interface CellResult {
   /** Something that did not fail the cell but makes its outputs doubtful. */
   warning?: string;
   exit?: ExitInfo;
+  /** The cell's output reached a cap (ExecuteNotebookOptions.outputLimits): the rest was dropped, and a French note says so in the cell. */
+  truncated?: OutputTruncation;
+}
+
+/** Output dropped over a whole notebook. */
+export interface TruncationSummary {
+  /** Cells whose output was truncated. */
+  cells: number;
+  /** Bytes dropped over these cells (a lower bound when `lowerBound`). */
+  droppedBytes: number;
+  /** Output messages dropped, whole or in part. */
+  droppedMessages: number;
+  /** Messages ZeroMQ refused for exceeding the socket cap. */
+  refusedMessages: number;
+  /** Some cell's dropped counts are lower bounds (OutputTruncation.lowerBound). */
+  lowerBound: boolean;
+  /** The notebook cap was reached: every later output of the notebook was dropped. */
+  notebookCapReached: boolean;
 }
 
 /** Why execution stopped before the last cell. */
@@ -55,12 +73,16 @@ export interface ExecutionResult {
   source?: string;
   /** Where the executed notebook was written, if it was. */
   outputPath?: string;
+  /** Bytes of output the notebook keeps (what the caps count). */
+  outputBytes: number;
+  /** Present when some cell's output was truncated. */
+  truncated?: TruncationSummary;
 }
 
 /** Cell tags that keep a cell from running. */
 export const SKIP_TAGS = ['skip-execution', 'nbval-skip'];
 
-/** Options for executeNotebook; kernel options apply when the runner starts its own kernel. */
+/** Options for executeNotebook; kernel options apply when the runner starts its own kernel, except `outputLimits`, which always applies (default: the given kernel's, else the DEFAULT_* caps). */
 export interface ExecuteNotebookOptions extends KernelOptions {
   /** Use this running kernel instead of starting one (it is left running). */
   kernel?: KernelClient;
@@ -111,6 +133,8 @@ export async function executeNotebook(input: string | Notebook, options: Execute
   const source = typeof input === 'string' ? resolve(input) : undefined;
   const notebook = typeof input === 'string' ? readNotebook(source!) : cloneNotebook(input);
   const deadline = options.notebookTimeoutMs ? started + options.notebookTimeoutMs : undefined;
+  // Checked before any kernel starts: invalid limits throw a RangeError.
+  const budget = new OutputBudget(options.outputLimits ?? options.kernel?.outputLimits);
   const ownsKernel = !options.kernel;
   const kernel = options.kernel ?? (await KernelClient.start({ ...options, cwd: options.cwd ?? (source ? dirname(source) : process.cwd()), startupTimeoutMs: Math.min(options.startupTimeoutMs ?? 60_000, deadline ? Math.max(1, deadline - Date.now()) : Infinity) }));
   const startupMs = ownsKernel ? kernel.startupMs : 0;
@@ -150,7 +174,7 @@ export async function executeNotebook(input: string | Notebook, options: Execute
       // Like nbclient: fresh outputs and timing for a cell that runs; skipped cells keep what they had.
       cell.outputs = [];
       if (recordTiming) cell.metadata.execution = {};
-      const outcome = await kernel.execute(cell.source, { timeoutMs, interruptGraceMs: options.interruptGraceMs, outputs: cell.outputs, onOutput: options.onOutput ? (output) => options.onOutput!(output, cell) : undefined, stopOnError: !(options.allowErrors || base.expectsError), heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+      const outcome = await kernel.execute(cell.source, { timeoutMs, interruptGraceMs: options.interruptGraceMs, outputs: cell.outputs, outputBudget: budget, onOutput: options.onOutput ? (output) => options.onOutput!(output, cell) : undefined, stopOnError: !(options.allowErrors || base.expectsError), heartbeatTimeoutMs: options.heartbeatTimeoutMs });
       cell.execution_count = outcome.executionCount;
       if (recordTiming) cell.metadata.execution = timingMetadata(outcome);
       const result = cellResult(base, outcome, { ...options, timeoutMs: timeoutMs ?? 0, byNotebookLimit });
@@ -175,7 +199,15 @@ export async function executeNotebook(input: string | Notebook, options: Execute
 
   const outputPath = options.outputPath ? resolve(options.outputPath) : undefined;
   if (outputPath) writeNotebook(outputPath, notebook);
-  return { notebook, cells: results, ok: results.every((r) => !r.failed), stopped, kernelInfo: kernel.kernelInfo, startupMs, durationMs: Date.now() - started, source, outputPath };
+  const truncated = truncationSummary(results, budget);
+  return { notebook, cells: results, ok: results.every((r) => !r.failed), stopped, kernelInfo: kernel.kernelInfo, startupMs, durationMs: Date.now() - started, source, outputPath, outputBytes: budget.keptBytes, ...(truncated ? { truncated } : {}) };
+}
+
+function truncationSummary(results: CellResult[], budget: OutputBudget): TruncationSummary | undefined {
+  const cut = results.map((r) => r.truncated).filter((t): t is OutputTruncation => t !== undefined);
+  if (!cut.length) return undefined;
+  const sum = (key: 'droppedBytes' | 'droppedMessages' | 'refusedMessages') => cut.reduce((total, t) => total + t[key], 0);
+  return { cells: cut.length, droppedBytes: sum('droppedBytes'), droppedMessages: sum('droppedMessages'), refusedMessages: sum('refusedMessages'), lowerBound: cut.some((t) => t.lowerBound), notebookCapReached: budget.full };
 }
 
 function timingMetadata(outcome: ExecuteOutcome): Record<string, string> {
@@ -199,7 +231,9 @@ function cellResult(
     durationMs: outcome.durationMs,
     error: outcome.error,
     exit: outcome.exit,
-    warning: outcome.iopubLost ? "the kernel's idle status never arrived: some outputs of this cell may be missing (is tslab-preload.cjs in the kernel command?)" : undefined,
+    // A truncated cell flooded IOPub: a lost idle status is no news there, its output is cut anyway.
+    warning: outcome.iopubLost && !outcome.truncated ? "the kernel's idle status never arrived: some outputs of this cell may be missing (is tslab-preload.cjs in the kernel command?)" : undefined,
+    ...(outcome.truncated ? { truncated: outcome.truncated } : {}),
   };
   switch (outcome.status) {
     case 'ok':

@@ -1,10 +1,10 @@
 /** KernelClient: starts a tslab kernel, talks to it over ZeroMQ, runs code, interrupts and stops it. */
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { KernelChannels } from './channels';
-import { writeConnectionFile, type ConnectionFile } from './connection';
+import { KernelChannels, socketLimitsFor } from './channels';
+import { writeConnectionFile, type Channel, type ConnectionFile } from './connection';
 import type { Output } from './nbformat';
-import { DisplayRegistry, OutputCollector, summarizeError, type ErrorSummary } from './outputs';
+import { DisplayRegistry, OutputBudget, OutputCollector, resolveOutputLimits, summarizeError, type ErrorSummary, type OutputLimits, type OutputTruncation } from './outputs';
 import { describeExit, KernelProcess, type ExitInfo } from './process';
 import { newMessage, type JupyterMessage } from './wire';
 
@@ -56,6 +56,8 @@ export interface KernelOptions {
   onKernelOutput?: (text: string) => void;
   /** Receives protocol warnings (e.g. messages with bad signatures, which are dropped). */
   onWarning?: (message: string) => void;
+  /** Caps on the output kept per cell and per notebook; they also size the sockets' message cap (socketLimitsFor), so give a kernel the limits later executions use. Default: the DEFAULT_* caps. */
+  outputLimits?: OutputLimits;
 }
 
 /** How to run one piece of code. */
@@ -73,6 +75,10 @@ export interface ExecuteOptions {
   onOutput?: (output: Output) => void;
   /** Declare the kernel dead when heartbeats fail for this long (off by default: tslab answers them on its JS thread, so a busy cell misses them). */
   heartbeatTimeoutMs?: number;
+  /** Output caps for this execution alone. Default: the kernel's `outputLimits`. */
+  outputLimits?: OutputLimits;
+  /** The notebook's output budget, shared by its cells (executeNotebook passes one); takes precedence over `outputLimits`. */
+  outputBudget?: OutputBudget;
 }
 
 /** How an execution ended. `aborted`: the kernel refused to run it (tslab does so just after an error). */
@@ -98,6 +104,8 @@ export interface ExecuteOutcome {
   deathCause?: string;
   /** The kernel never published its idle status for this request: some outputs may be missing. */
   iopubLost?: boolean;
+  /** The outputs reached a cap: what was kept and dropped. */
+  truncated?: OutputTruncation;
 }
 
 const ABORT_RETRIES = 3;
@@ -124,6 +132,7 @@ export class KernelClient {
   private closed = false;
   private executing = false;
   private deadCause: string | undefined;
+  private current: { collector: OutputCollector; onOutput?: (output: Output) => void } | undefined;
 
   private constructor(
     readonly kernelProcess: KernelProcess,
@@ -131,7 +140,27 @@ export class KernelClient {
     readonly argv: string[],
     private readonly options: KernelOptions,
   ) {
-    this.channels = new KernelChannels(connection.info, options.onWarning);
+    this.channels = new KernelChannels(connection.info, { onWarning: options.onWarning, limits: socketLimitsFor(options.outputLimits), onDropped: (channel) => this.refused(channel) });
+  }
+
+  /**
+   * ZeroMQ refused a message over the socket cap (it drops the connection; KernelChannels
+   * reconnected it). On IOPub that message was output of the running cell, and what the kernel
+   * published until the reconnection is lost too: the cell's kept output ends there.
+   */
+  private refused(channel: Channel): void {
+    const current = this.current;
+    if (channel !== 'iopub' || !current) {
+      this.options.onWarning?.(`ZeroMQ dropped the ${channel} connection (a message over ${this.channels.limits.maxMessageBytes} bytes?); reconnected`);
+      return;
+    }
+    const note = current.collector.refused(this.channels.limits.maxMessageBytes);
+    if (note) current.onOutput?.(note);
+  }
+
+  /** The output caps executions default to (KernelOptions.outputLimits, defaults filled in). */
+  get outputLimits(): Readonly<Required<OutputLimits>> {
+    return resolveOutputLimits(this.options.outputLimits);
   }
 
   /** Messages dropped because their signature or format was wrong. */
@@ -147,6 +176,12 @@ export class KernelClient {
     const connectionSeenByKernel = options.kernelPath?.(connection.path) ?? connection.path;
     let argv = (options.argv ?? defaultKernelArgv()).map((a) => a.split('{connection_file}').join(connectionSeenByKernel));
     if (options.wrapCommand) argv = options.wrapCommand(argv, { connectionFile: connection.path, connectionDir: connection.dir, cwd });
+    try {
+      socketLimitsFor(options.outputLimits);
+    } catch (error) {
+      connection.remove();
+      throw error;
+    }
     let kernelProcess: KernelProcess;
     try {
       kernelProcess = new KernelProcess(argv, { cwd, env: options.env ?? process.env, onOutput: options.onKernelOutput });
@@ -283,9 +318,14 @@ export class KernelClient {
 
   private async executeOnce(code: string, options: ExecuteOptions): Promise<ExecuteOutcome> {
     const started = Date.now();
-    const collector = new OutputCollector(this.displays, options.outputs ?? []);
+    const budget = options.outputBudget ?? new OutputBudget(options.outputLimits ?? this.options.outputLimits);
+    const collector = new OutputCollector(this.displays, options.outputs ?? [], budget);
     const timing: ExecuteOutcome['timing'] = {};
-    const done = (outcome: Omit<ExecuteOutcome, 'outputs' | 'timing' | 'durationMs'>): ExecuteOutcome => ({ ...outcome, outputs: collector.outputs, timing, durationMs: Date.now() - started });
+    const current: NonNullable<KernelClient['current']> = { collector, onOutput: options.onOutput };
+    const done = (outcome: Omit<ExecuteOutcome, 'outputs' | 'timing' | 'durationMs'>): ExecuteOutcome => {
+      const truncated = collector.truncation;
+      return { ...outcome, outputs: collector.outputs, timing, durationMs: Date.now() - started, ...(truncated ? { truncated } : {}) };
+    };
     if (!this.isAlive()) return done({ status: 'kernel-died', executionCount: null, exit: this.kernelProcess.exit, deathCause: this.deadCause ?? 'process exit' });
 
     const request = newMessage('execute_request', this.session, {
@@ -302,6 +342,7 @@ export class KernelClient {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
     let iopubLost = false;
+    let iopubMessages = 0;
     let flushTimer: NodeJS.Timeout | undefined;
     this.channels.onReply(id, (msg) => {
       reply = msg;
@@ -310,13 +351,17 @@ export class KernelClient {
       // The idle status normally follows the reply within milliseconds; if it does not, it may
       // have been dropped by the kernel (see tslab-preload.cjs): check with a marker request.
       flushTimer = setTimeout(() => {
-        void this.iopubDrained(() => idle).then(() => {
-          if (!idle) iopubLost = true;
+        void this.iopubDrained(() => idle, () => iopubMessages).then(() => {
+          if (!idle) {
+            iopubLost = true;
+            collector.outputLost();
+          }
           finish();
         });
       }, IDLE_GRACE_MS);
     });
     this.channels.onIopub(id, (msg) => {
+      iopubMessages++;
       const type = msg.header.msg_type;
       if (type === 'status') {
         if (msg.content.execution_state === 'busy') timing.busy = msg.header.date;
@@ -330,7 +375,8 @@ export class KernelClient {
       if (type === 'execute_input') timing.executeInput = msg.header.date;
       const output = collector.handle(msg);
       if (output) options.onOutput?.(output);
-    });
+    }, (msgType, contentBytes) => collector.wantsBody(msgType, contentBytes));
+    this.current = current;
 
     const heartbeat = this.watchHeartbeat(options.heartbeatTimeoutMs);
     try {
@@ -343,13 +389,13 @@ export class KernelClient {
         return Promise.race(racers).finally(() => clearTimeout(timer));
       };
       const first = await until(options.timeoutMs);
-      if (first === 'done') return done({ ...this.replyOutcome(reply!, collector.outputs), ...(iopubLost ? { iopubLost } : {}) });
+      if (first === 'done') return done({ ...this.replyOutcome(reply!, collector.errorOutputs()), ...(iopubLost ? { iopubLost } : {}) });
       if (first === 'died' || first === 'heartbeat') return done(await this.deathOutcome(first));
 
       await this.interrupt();
       const second = await until(options.interruptGraceMs ?? 3000);
       if (second === 'done') {
-        const replied = this.replyOutcome(reply!, collector.outputs);
+        const replied = this.replyOutcome(reply!, collector.errorOutputs());
         return done({ ...replied, status: 'timeout', interrupted: true });
       }
       const killed = this.kernelProcess.running;
@@ -357,6 +403,7 @@ export class KernelClient {
       this.deadCause = killed ? 'killed after a timeout' : 'process exit';
       return done({ status: 'timeout', executionCount: reply?.content.execution_count ?? null, reply: reply?.content, killed, exit });
     } finally {
+      if (this.current === current) this.current = undefined;
       clearTimeout(flushTimer);
       heartbeat.stop();
       this.channels.forget(id);
@@ -366,10 +413,17 @@ export class KernelClient {
   /**
    * Resolves once everything the kernel published so far has arrived (or `settled()` turns true):
    * IOPub keeps order, so once the status of a later marker request shows up, nothing earlier is
-   * still on its way. Gives up after a few attempts, since the marker's own messages can be lost too.
+   * still on its way. Gives up after a few attempts, since the marker's own messages can be lost too,
+   * but not while `progress()` (the request's IOPub message count) grows: a cell that printed a lot
+   * has its idle status queued behind its output.
    */
-  private async iopubDrained(settled: () => boolean): Promise<void> {
+  private async iopubDrained(settled: () => boolean, progress: () => number = () => 0): Promise<void> {
+    let progressSeen = progress();
     for (let attempt = 0; attempt < 10 && !settled() && this.isAlive(); attempt++) {
+      if (progress() !== progressSeen) {
+        progressSeen = progress();
+        attempt = 0;
+      }
       const marker = newMessage('kernel_info_request', this.session, {});
       const seen = new Promise<void>((resolve) => this.channels.onIopub(marker.header.msg_id, () => resolve()));
       try {

@@ -27,6 +27,10 @@ export interface JupyterMessage<C = Record<string, any>> {
   metadata: Record<string, unknown>;
   content: C;
   buffers: Buffer[];
+  /** Byte length of the received content frame (set by deserialize). */
+  contentBytes?: number;
+  /** deserialize left metadata and content empty, as `DeserializeOptions.parseBody` asked. */
+  bodySkipped?: boolean;
 }
 
 /** Thrown when a received message is malformed or its signature does not match the session key. */
@@ -72,8 +76,18 @@ function parseJson(frame: Buffer, what: string): any {
   }
 }
 
+/** How deserialize treats a message once its signature holds. */
+export interface DeserializeOptions {
+  /**
+   * Called with the parsed header and parent header and the content frame's byte length, before
+   * metadata and content are parsed: returning false leaves them empty (`bodySkipped`), so a
+   * content about to be dropped is never turned into a string.
+   */
+  parseBody?: (header: MessageHeader, parent: Partial<MessageHeader>, contentBytes: number) => boolean;
+}
+
 /** Parses received frames, verifying the signature before reading any JSON; throws WireError when they do not hold. */
-export function deserialize(frames: Buffer[], key: string): JupyterMessage {
+export function deserialize(frames: Buffer[], key: string, options: DeserializeOptions = {}): JupyterMessage {
   const at = frames.findIndex((f) => f.length === DELIMITER.length && f.toString('latin1') === DELIMITER);
   if (at < 0) throw new WireError('message has no <IDS|MSG> delimiter frame');
   if (frames.length < at + 6) throw new WireError(`message has ${frames.length - at - 1} frames after the delimiter, expected at least 5`);
@@ -86,12 +100,19 @@ export function deserialize(frames: Buffer[], key: string): JupyterMessage {
       throw new WireError('message signature does not match the session key (wrong key, or a foreign or tampered message)');
     }
   }
+  const header = parseJson(body[0], 'header');
+  const parent_header = parseJson(body[1], 'parent_header');
+  const contentBytes = body[3].length;
+  const parse = options.parseBody?.(header, parent_header, contentBytes) ?? true;
   return {
     identities: frames.slice(0, at),
-    header: parseJson(body[0], 'header'),
-    parent_header: parseJson(body[1], 'parent_header'),
-    metadata: parseJson(body[2], 'metadata'),
-    content: parseJson(body[3], 'content'),
-    buffers: frames.slice(at + 6),
+    header,
+    parent_header,
+    metadata: parse ? parseJson(body[2], 'metadata') : {},
+    content: parse ? parseJson(body[3], 'content') : {},
+    // Skipped messages keep no reference to their frames.
+    buffers: parse ? frames.slice(at + 6) : [],
+    contentBytes,
+    ...(parse ? {} : { bodySkipped: true }),
   };
 }

@@ -34,6 +34,18 @@ describe('Jupyter wire protocol', () => {
     expect(() => deserialize([Buffer.from(DELIMITER), Buffer.from('sig'), Buffer.from('{}')], key)).toThrow(/frames after the delimiter/);
   });
 
+  it('parses metadata and content only when parseBody says so, after the signature held and from the frame length alone', () => {
+    const frames = serialize(newMessage('stream', 's', { name: 'stdout', text: 'x'.repeat(1000) }, { msg_id: 'p' }), key);
+    const seen: Array<[string, string | undefined, number]> = [];
+    const skipped = deserialize(frames, key, { parseBody: (header, parent, bytes) => (seen.push([header.msg_type, parent.msg_id, bytes]), false) });
+    expect(seen).toEqual([['stream', 'p', frames[5].length]]);
+    expect(skipped).toMatchObject({ content: {}, metadata: {}, bodySkipped: true, contentBytes: frames[5].length, parent_header: { msg_id: 'p' } });
+    expect(deserialize(frames, key, { parseBody: () => true }).content.text).toHaveLength(1000);
+    const tampered = [...frames];
+    tampered[5] = Buffer.from('{}');
+    expect(() => deserialize(tampered, key, { parseBody: () => false })).toThrow(WireError);
+  });
+
   it('leaves messages unsigned when the key is empty, as the protocol specifies', () => {
     const frames = serialize(newMessage('status', 's', {}), '');
     expect(frames[1].toString()).toBe('');
