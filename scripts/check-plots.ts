@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { basename, join, relative, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../lib/paths';
+import { executedCopyPath } from './notebook-list';
 import { ensurePythonEnv, VENV_DIR } from './python-env';
 import { writeKernelSpec } from './setup/kernel';
 
@@ -21,7 +22,7 @@ const HELP = `npm run check:plots [-- --notebook FICHIER.ipynb] [--out DOSSIER]
 
 Vérifie que les graphiques d'un notebook exécuté s'affichent : dans le HTML de
 « jupyter nbconvert --to html » ouvert sans réseau, et dans JupyterLab. Enregistre des captures.
-Par défaut : notebooks/classification.executed.ipynb, sinon classification.quick.ipynb
+Par défaut : reports/lab/classification.ipynb, sinon reports/lab/quick/classification.ipynb
 (faites d'abord « npm run lab » ou « npm run lab -- --quick »). Sortie : reports/plots/.
 Chromium est nécessaire (Debian : apt-get install chromium).`;
 
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
   }
   const notebookPath = resolve(
     option('--notebook') ??
-      [join(PROJECT_ROOT, 'notebooks', 'classification.executed.ipynb'), join(PROJECT_ROOT, 'notebooks', 'classification.quick.ipynb')].find(existsSync) ??
+      [executedCopyPath('classification', false), executedCopyPath('classification', true)].find(existsSync) ??
       '',
   );
   if (!existsSync(notebookPath)) {

@@ -1,13 +1,14 @@
 /**
  * `npm run lab`: executes the lab's notebooks headlessly on the tslab kernel, in order, with the
- * project's own runner (nbval-ts-runner), writes executed copies next to the sources and prints
- * each result beside the course's published figure.
+ * project's own runner (nbval-ts-runner), writes executed copies into reports/lab/ (never into
+ * notebooks/, which holds the lab and nothing else) and prints each result beside the course's
+ * published figure.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { executeNotebook, type ExecutionResult, type Notebook } from '../grading/runner';
 import { PROJECT_ROOT } from '../lib/paths';
-import { LAB_NOTEBOOKS, extraNotebooks } from './notebook-list';
+import { LAB_NOTEBOOKS, executedCopyPath, extraNotebooks, labReportsDir, legacyCopies } from './notebook-list';
 import { projectKernelSpec } from './setup/kernel';
 
 const NOTEBOOKS = [...LAB_NOTEBOOKS, ...extraNotebooks()];
@@ -25,7 +26,7 @@ Exécute les notebooks du laboratoire (${LAB_NOTEBOOKS.join(', ')}) sur le noyau
 et affiche les précisions obtenues à côté de celles du cours.
 
 Options :
-  --quick            mode rapide : petit échantillon et 1 époque (copies *.quick.ipynb,
+  --quick            mode rapide : petit échantillon et 1 époque (copies dans reports/lab/quick/,
                      modèle dans .cache/modele-quick/ pour ne pas écraser modele/) ;
                      exécute aussi les notebooks complémentaires
   --all              mode complet : les notebooks complémentaires aussi
@@ -34,8 +35,8 @@ Options :
   --cell-timeout S   limite par cellule en secondes (par défaut : aucune)
   --help             cette aide
 
-Les copies exécutées sont écrites à côté des sources (notebooks/<nom>.executed.ipynb) ;
-les sources ne sont jamais modifiées.`;
+Les copies exécutées sont écrites dans reports/lab/<nom>.ipynb (mode rapide :
+reports/lab/quick/<nom>.ipynb) ; notebooks/ et ses sources ne sont jamais modifiés.`;
 
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -54,6 +55,21 @@ export function taggedAccuracy(notebook: Notebook, tag: string): number | undefi
     }
   }
   return undefined;
+}
+
+/** Moves the copies earlier versions wrote into notebooks/ to their place in reports/lab/, so that folder holds only the lab. */
+function moveLegacyCopies(): void {
+  const copies = legacyCopies();
+  if (!copies.length) return;
+  for (const copy of copies) {
+    const [, name, kind] = /^([^.]+)\.(executed|quick)\.ipynb$/.exec(basename(copy))!;
+    let target = executedCopyPath(name, kind === 'quick');
+    // A newer copy already there stays; the old one is kept aside rather than lost.
+    if (existsSync(target)) target = join(labReportsDir(false), 'anciennes', basename(copy));
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(copy, target);
+  }
+  console.log(`Anciennes copies exécutées déplacées de notebooks/ vers reports/lab/ : ${copies.map((c) => basename(c)).join(', ')}\n`);
 }
 
 function seconds(ms: number): string {
@@ -85,11 +101,13 @@ async function main(): Promise<void> {
   // Quick mode is the smoke test of every notebook; full mode is the course, extras on demand.
   const selected = only ?? (quick || process.argv.includes('--all') ? NOTEBOOKS : LAB_NOTEBOOKS);
   console.log(`Laboratoire ${quick ? 'en mode rapide' : 'complet'} : ${selected.join(', ')}\n`);
+  moveLegacyCopies();
   const folder = join(PROJECT_ROOT, 'notebooks');
+  mkdirSync(labReportsDir(quick), { recursive: true });
   const results: { name: string; result: ExecutionResult }[] = [];
   for (const name of NOTEBOOKS) {
     if (!selected.includes(name)) continue;
-    const outputPath = join(folder, `${name}.${quick ? 'quick' : 'executed'}.ipynb`);
+    const outputPath = executedCopyPath(name, quick);
     const result = await executeNotebook(join(folder, `${name}.ipynb`), {
       // The very kernel JupyterLab starts (the registered kernelspec), from the project root.
       argv: projectKernelSpec().argv,

@@ -16,3 +16,21 @@ export function extraNotebooks(folder = join(PROJECT_ROOT, 'notebooks')): string
     .sort();
 }
 
+
+/** Where `npm run lab` writes its executed copies: reports/lab/ (quick mode: reports/lab/quick/), never notebooks/. */
+export function labReportsDir(quick: boolean): string {
+  return join(PROJECT_ROOT, 'reports', 'lab', ...(quick ? ['quick'] : []));
+}
+
+/** The executed copy of notebook `name` written by `npm run lab` (`--quick`: its quick-mode copy). */
+export function executedCopyPath(name: string, quick: boolean): string {
+  return join(labReportsDir(quick), `${name}.ipynb`);
+}
+
+/** Copies that earlier versions of `npm run lab` wrote beside the sources (notebooks/<name>.executed.ipynb, .quick.ipynb). */
+export function legacyCopies(folder = join(PROJECT_ROOT, 'notebooks')): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((file) => /^[^.]+\.(executed|quick)\.ipynb$/.test(file))
+    .map((file) => join(folder, file));
+}
