@@ -67,16 +67,19 @@ export interface ConnectionFile {
   remove: () => void;
 }
 
-/**
- * Writes a connection file (mode 0600, in a fresh 0700 folder under `parent`, default the OS temp dir).
- * `kernelPath` says where the kernel sees a path of this machine (a sandbox may mount the folder
- * elsewhere): the file holds the kernel's view of the ipc sockets, `info` keeps this side's.
- */
-export async function writeConnectionFile(transport: 'tcp' | 'ipc' = 'tcp', parent = tmpdir(), kernelPath: (path: string) => string = (path) => path): Promise<ConnectionFile> {
+/** The longest path of a Unix socket address (sun_path, with its terminating NUL): ipc sockets must fit. */
+export const MAX_SOCKET_PATH = 107;
+
+/** Writes a connection file (mode 0600, in a fresh 0700 folder under `parent`, default the OS temp dir). */
+export async function writeConnectionFile(transport: 'tcp' | 'ipc' = 'tcp', parent = tmpdir()): Promise<ConnectionFile> {
   const dir = mkdtempSync(join(parent, 'nbval-ts-kernel-'));
   const info = await newConnectionInfo(transport, dir);
+  const longest = Math.max(...(['shell', 'iopub', 'control', 'stdin', 'hb'] as const).map((c) => Buffer.byteLength(channelAddress(info, c).slice('ipc://'.length))));
+  if (transport === 'ipc' && longest > MAX_SOCKET_PATH) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`ipc socket paths under ${parent} would be ${longest} bytes long, more than the ${MAX_SOCKET_PATH} a Unix socket allows: give a shorter folder (TMPDIR or connectionParent).`);
+  }
   const path = join(dir, 'connection.json');
-  const seenByKernel = transport === 'ipc' ? { ...info, ip: kernelPath(info.ip) } : info;
-  writeFileSync(path, JSON.stringify(seenByKernel, null, 1), { mode: 0o600 });
+  writeFileSync(path, JSON.stringify(info, null, 1), { mode: 0o600 });
   return { dir, path, info, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

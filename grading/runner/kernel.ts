@@ -46,8 +46,6 @@ export interface KernelOptions {
   interruptMode?: 'signal' | 'message';
   /** `ipc` avoids the network (useful when a sandbox unshares it). Default `tcp` on 127.0.0.1. */
   transport?: 'tcp' | 'ipc';
-  /** Where the kernel sees a path of this machine, for a sandbox that mounts the connection folder elsewhere. Default: the same path. */
-  kernelPath?: (path: string) => string;
   /** Sends the interrupt signal in `signal` mode; default SIGINT to the kernel's process group (a wrapper that dies of SIGINT, like bubblewrap, needs its own). */
   sendInterrupt?: (kernel: KernelProcess) => void;
   /** Folder in which the private connection folder is made. Default: the OS temp dir. */
@@ -171,10 +169,9 @@ export class KernelClient {
   /** Spawns a kernel and waits until it answers on shell and publishes on IOPub; throws with its output tail otherwise. */
   static async start(options: KernelOptions = {}): Promise<KernelClient> {
     const started = Date.now();
-    const connection = await writeConnectionFile(options.transport ?? 'tcp', options.connectionParent, options.kernelPath);
+    const connection = await writeConnectionFile(options.transport ?? 'tcp', options.connectionParent);
     const cwd = options.cwd ?? process.cwd();
-    const connectionSeenByKernel = options.kernelPath?.(connection.path) ?? connection.path;
-    let argv = (options.argv ?? defaultKernelArgv()).map((a) => a.split('{connection_file}').join(connectionSeenByKernel));
+    let argv = (options.argv ?? defaultKernelArgv()).map((a) => a.split('{connection_file}').join(connection.path));
     if (options.wrapCommand) argv = options.wrapCommand(argv, { connectionFile: connection.path, connectionDir: connection.dir, cwd });
     try {
       socketLimitsFor(options.outputLimits);
