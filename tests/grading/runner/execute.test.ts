@@ -143,6 +143,18 @@ describe('executing notebooks on the tslab kernel', () => {
     }
   });
 
+  it('a loop printing 5 000 lines as fast as it can loses none, over tcp and ipc; stdout and stderr keep their order', async () => {
+    // One IOPub message per console.log used to overflow the kernel's PUB queue (lines lost by the hundred).
+    for (const transport of ['tcp', 'ipc'] as const) {
+      const result = await executeNotebook(nb(["for (let i = 0; i < 5000; i++) console.log('ligne ' + i);\nconsole.error('erreur');\nconsole.log('fin');"]), { cwd: dir, transport });
+      const outputs = code(result.notebook, 0).outputs as { name: string; text: string }[];
+      expect(outputs.map((o) => o.name)).toEqual(['stdout', 'stderr', 'stdout']);
+      const lines = outputs[0].text.split('\n').filter(Boolean);
+      expect(lines).toEqual(Array.from({ length: 5000 }, (_, i) => `ligne ${i}`));
+      expect([outputs[1].text, outputs[2].text]).toEqual(['erreur\n', 'fin\n']);
+    }
+  });
+
   it('preloads the fix that serializes tslab socket sends (lost IOPub messages otherwise)', () => {
     const argv = defaultKernelArgv();
     expect(argv.slice(1, 3)).toEqual(['--require', tslabPreload()]);
