@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   const flagged = grades.filter((g) => g.flags.length).length;
   const written = writeReports(reportDir, { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, submissions: grades });
   console.log(`\n${summaryTable(grades)}\n`);
-  console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre.');
+  console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre, ou sorties tronquées ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre, ni de sortie tronquée.');
   console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/).`);
   const internal = grades.filter((g) => g.internalError);
   for (const g of internal) console.error(`Erreur interne du correcteur pour ${g.id} : ${g.internalError}`);

@@ -15,12 +15,15 @@ import type { SubmissionGrade } from './pipeline';
 import type { GradingSpec } from './spec';
 
 /** What two or more submissions share. */
-export type IntegrityFlagKind = 'identical-weights' | 'identical-notebook';
+export type SharedKind = 'identical-weights' | 'identical-notebook';
+
+/** A flag's kind: shared files, or (set by the pipeline) a submission whose output the grader cut. */
+export type IntegrityFlagKind = SharedKind | 'output-truncated';
 
 /** One integrity flag on one submission. */
 export interface IntegrityFlag {
   kind: IntegrityFlagKind;
-  /** The ids of the other submissions that share it, in class order. */
+  /** The ids of the other submissions that share it, in class order (none for output-truncated). */
   with: string[];
   /** In French, for the instructor. */
   message: string;
@@ -141,7 +144,7 @@ function frenchList(items: string[]): string {
 }
 
 /** The French sentence of a flag. */
-function flagMessage(kind: IntegrityFlagKind, others: string[], spec: GradingSpec): string {
+function flagMessage(kind: SharedKind, others: string[], spec: GradingSpec): string {
   return kind === 'identical-weights'
     ? `Les poids du modèle (${spec.modelDir}/) sont identiques, octet pour octet, à ceux de ${frenchList(others)}.`
     : `${spec.notebooks.classification} est identique à celui de ${frenchList(others)} (code et texte des cellules ; sorties, numéros d’exécution, métadonnées et espaces mis à part).`;
@@ -155,8 +158,8 @@ function flagMessage(kind: IntegrityFlagKind, others: string[], spec: GradingSpe
 export async function findIntegrityFlags(submissions: readonly IntegritySubject[], spec: GradingSpec): Promise<IntegrityResult> {
   const maxBytes = spec.limits.modelMb * 1e6;
   const notes = new Map<string, string[]>();
-  const groups: Record<IntegrityFlagKind, Map<string, string[]>> = { 'identical-weights': new Map(), 'identical-notebook': new Map() };
-  const add = (kind: IntegrityFlagKind, fingerprint: string | undefined, id: string) => {
+  const groups: Record<SharedKind, Map<string, string[]>> = { 'identical-weights': new Map(), 'identical-notebook': new Map() };
+  const add = (kind: SharedKind, fingerprint: string | undefined, id: string) => {
     if (fingerprint) groups[kind].set(fingerprint, [...(groups[kind].get(fingerprint) ?? []), id]);
   };
   // One submission at a time, one file at a time: memory stays at a read buffer and one notebook.
@@ -183,7 +186,8 @@ export async function findIntegrityFlags(submissions: readonly IntegritySubject[
 
 /** The grades with their flags set and the step's notes added; scores are unchanged. */
 export function applyIntegrityFlags(grades: readonly SubmissionGrade[], result: IntegrityResult): SubmissionGrade[] {
-  return grades.map((grade) => ({ ...grade, flags: result.flags.get(grade.id) ?? [], notes: [...grade.notes, ...(result.notes.get(grade.id) ?? [])] }));
+  // Flags a submission already carries (its own output cut by the grader) are kept.
+  return grades.map((grade) => ({ ...grade, flags: [...grade.flags, ...(result.flags.get(grade.id) ?? [])], notes: [...grade.notes, ...(result.notes.get(grade.id) ?? [])] }));
 }
 
 /** The step: finds the class's integrity flags from the submission folders and puts them on the grades. */

@@ -78,6 +78,23 @@ function failedCheck(spec: GradingSpec, id: CheckId, message: string): CheckResu
   return { id, passed: false, points: 0, maxPoints: spec.points[id], message };
 }
 
+/** The submission's own flag when the grader cut a notebook's output (the instructor sees it in index.html). */
+function truncationFlags(ctx: GradingContext): IntegrityFlag[] {
+  const flags: IntegrityFlag[] = [];
+  for (const state of Object.values(ctx.notebooks)) {
+    const cut = state?.run?.truncated;
+    if (!state || !cut) continue;
+    const cells = state.run!.cells.filter((c) => c.truncated).map((c) => c.index + 1);
+    const dropped = `${(cut.droppedBytes / 1e6).toLocaleString('fr-FR', { maximumFractionDigits: 1 })} Mo${cut.lowerBound ? ' au moins' : ''}`;
+    flags.push({
+      kind: 'output-truncated',
+      with: [],
+      message: `${state.file} : sortie tronquée par le correcteur (cellule${cells.length > 1 ? 's' : ''} ${cells.join(', ')} ; ${dropped} non conservés${cut.notebookCapReached ? ', plafond du notebook atteint' : ''}).`,
+    });
+  }
+  return flags;
+}
+
 /** Grades one submission folder; never modifies it. `who` is its identity, or just an id (then also its name). */
 export async function gradeSubmission(submissionDir: string, who: string | SubmissionIdentity, options: GradeOptions): Promise<SubmissionGrade> {
   const started = Date.now();
@@ -121,9 +138,12 @@ export async function gradeSubmission(submissionDir: string, who: string | Submi
   }
   ctx.checks.sort((a, b) => CHECK_IDS.indexOf(a.id) - CHECK_IDS.indexOf(b.id));
   for (const state of Object.values(ctx.notebooks)) if (state?.peakMemoryMb) ctx.notes.push(`${state.file} : mémoire maximale ${state.peakMemoryMb} Mo.`);
+  const flags = truncationFlags(ctx);
+  for (const flag of flags) ctx.notes.push(`${flag.message} Affichez moins (un résumé, quelques valeurs) : le correcteur ne garde que ${options.spec.output.cellLines.toLocaleString('fr-FR')} lignes et ${options.spec.output.cellMb} Mo par cellule, ${options.spec.output.notebookMb} Mo par notebook.`);
   const evaluation = ctx.probe?.evaluation;
   return {
     ...base,
+    flags,
     score: Math.round(ctx.checks.reduce((sum, c) => sum + c.points, 0) * 100) / 100,
     passed: ctx.checks.every((c) => c.passed),
     checks: ctx.checks,

@@ -96,6 +96,7 @@ export function feedbackPage(grade: SubmissionGrade, report: Pick<ClassReport, '
 const FLAG_LABELS: Record<IntegrityFlagKind, string> = {
   'identical-weights': 'poids identiques à',
   'identical-notebook': 'notebook identique à',
+  'output-truncated': 'sorties tronquées',
 };
 
 /** A submission's integrity flags as badges linking to the other submissions' rows (instructor-facing only). */
@@ -115,6 +116,6 @@ export function indexPage(report: ClassReport, feedbackHref: (id: string) => str
     .join('\n');
   return page(
     `${report.title} : notes`,
-    `<h1>${htmlEscape(report.title)}</h1>\n<p class="sub">${report.submissions.length} soumissions, ${passed} réussies · ${flagged ? `${flagged} signalée${flagged > 1 ? 's' : ''} (poids ou notebook identiques : à examiner, sans effet sur la note)` : 'aucune soumission identique à une autre'} · ${report.executed ? 'notebooks exécutés' : 'sorties enregistrées'} · isolation : <span title="${htmlEscape(report.sandboxReason ?? '')}">${htmlEscape(report.sandbox)}</span></p>${report.sandboxReason ? `\n<p class="sub">Isolation : ${htmlEscape(report.sandboxReason)}.</p>` : ''}\n<table><tr><th>Nom</th><th>Identifiant</th>${participants ? '<th>Participant</th>' : ''}<th>Note</th><th>Précision (test)</th><th>Résultat</th><th>Intégrité</th></tr>\n${rows}\n</table>`,
+    `<h1>${htmlEscape(report.title)}</h1>\n<p class="sub">${report.submissions.length} soumissions, ${passed} réussies · ${flagged ? `${flagged} signalée${flagged > 1 ? 's' : ''} (poids ou notebook identiques, sorties tronquées : à examiner, sans effet sur la note)` : 'aucune soumission signalée'} · ${report.executed ? 'notebooks exécutés' : 'sorties enregistrées'} · isolation : <span title="${htmlEscape(report.sandboxReason ?? '')}">${htmlEscape(report.sandbox)}</span></p>${report.sandboxReason ? `\n<p class="sub">Isolation : ${htmlEscape(report.sandboxReason)}.</p>` : ''}\n<table><tr><th>Nom</th><th>Identifiant</th>${participants ? '<th>Participant</th>' : ''}<th>Note</th><th>Précision (test)</th><th>Résultat</th><th>Intégrité</th></tr>\n${rows}\n</table>`,
   );
 }

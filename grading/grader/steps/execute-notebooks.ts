@@ -4,7 +4,8 @@
  */
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook } from '../../runner';
+import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook, type OutputLimits } from '../../runner';
+import type { GradingSpec } from '../spec';
 import { breachMessage, type LimitBreach, type SubmissionLimits, type SubmissionSandbox } from '../sandbox';
 import { kernelEnvironment } from '../scratch';
 import { recordCheck, type GradingContext, type NotebookKey } from './context';
@@ -37,10 +38,16 @@ export function cellFailure(cell: CellResult, cellSeconds: number): string {
   }
 }
 
+/** The spec's output caps as the runner takes them (MB to bytes). */
+export function outputLimitsOf(spec: GradingSpec): OutputLimits {
+  return { cellLines: spec.output.cellLines, cellBytes: spec.output.cellMb * 1e6, notebookBytes: spec.output.notebookMb * 1e6 };
+}
+
 /** Starts the project's TypeScript kernel inside a submission's sandbox, working in its scratch folder. */
-export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, startupTimeoutMs: number): Promise<KernelClient> {
+export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, startupTimeoutMs: number, outputLimits?: OutputLimits): Promise<KernelClient> {
   const kernel = await KernelClient.start({
     argv: gradingKernelArgv(),
+    outputLimits,
     cwd: scratchDir,
     env: kernelEnvironment(sandbox.inside(scratchDir)),
     // The connection folder stays in the temporary folder (short socket paths) and is mounted into the sandbox.
@@ -67,7 +74,7 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
   const limited = await sandbox.withLimits(async () => {
     let kernel: KernelClient;
     try {
-      kernel = await startGradingKernel(sandbox, scratch.dir, Math.min(120_000, notebookTimeoutMs));
+      kernel = await startGradingKernel(sandbox, scratch.dir, Math.min(120_000, notebookTimeoutMs), outputLimitsOf(spec));
     } catch (error) {
       return { problem: `le noyau TypeScript n’a pas démarré : ${(error as Error).message.split('\n')[0]}` };
     }
@@ -76,6 +83,7 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
         kernel,
         cellTimeoutMs: spec.timeouts.cellSeconds * 1000,
         notebookTimeoutMs: Math.max(1000, notebookTimeoutMs - (Date.now() - started)),
+        outputLimits: outputLimitsOf(spec),
         outputPath: ctx.outputDir ? join(ctx.outputDir, state.file.replace(/\.ipynb$/, '.executed.ipynb')) : undefined,
         onCellStart: (_cell, position, total) => ctx.onProgress?.(`${state.file} : cellule ${position}/${total}`),
       });
