@@ -14,6 +14,7 @@ import {
   formatReport,
   loadSanitizeFile,
   progressLine,
+  readNotebook,
   regressionReport,
   writeFileAtomic,
   type CellResult,
@@ -21,6 +22,7 @@ import {
   type NotebookReport,
   type OutputLimits,
 } from '../runner';
+import { chooseKernel } from './kernel-choice';
 
 const USAGE = `Usage:
   nbval-ts-runner execute <in.ipynb> [options]   run every code cell on a fresh tslab kernel
@@ -32,7 +34,13 @@ Options (both commands):
   --timeout S              per-cell limit in seconds (interrupt, then kill the kernel)
   --notebook-timeout S     whole-notebook limit in seconds
   --startup-timeout S      kernel start limit in seconds (default 60)
-  --cwd DIR                kernel working directory (default: the notebook's folder)
+  --kernel NAME            project: this project's kernel (tslab from the project root, as JupyterLab
+                           starts it); plain: a plain tslab; else a kernelspec name from Jupyter's
+                           kernel folders. Default: project for a notebook inside the project, else
+                           the kernelspec named in the notebook's metadata when installed (not the
+                           generic "tslab"), else plain
+  --cwd DIR                working directory of a plain or named kernel (default: the notebook's
+                           folder; the project's kernel always works from the project root)
   --report FILE            write a JSON report (per cell: index, id, status, diffs)
   --max-cell-lines N       lines of text kept per cell (default ${DEFAULT_CELL_LINES}); the rest of
                            the cell's output is dropped, with a note in the cell
@@ -97,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       'notebook-timeout': { type: 'string' },
       'startup-timeout': { type: 'string' },
       cwd: { type: 'string' },
+      kernel: { type: 'string' },
       report: { type: 'string' },
       'max-cell-lines': { type: 'string' },
       'max-cell-output-mb': { type: 'string' },
@@ -132,12 +141,15 @@ async function main(argv: string[]): Promise<number> {
     cellTimeoutMs: seconds(values.timeout, '--timeout'),
     notebookTimeoutMs: seconds(values['notebook-timeout'], '--notebook-timeout'),
     startupTimeoutMs: seconds(values['startup-timeout'], '--startup-timeout'),
-    cwd: values.cwd ? resolve(values.cwd) : undefined,
     allowErrors: values['allow-errors'] ?? false,
     outputLimits: outputLimits(values),
     onCellDone: progress,
   };
   if (values['no-stop-on-error']) options.stopOnError = false;
+  // The project's notebooks on the project's kernel, others on their own or a plain tslab (kernel-choice.ts).
+  const kernel = chooseKernel(notebook, readNotebook(resolve(notebook)), { kernel: values.kernel, cwd: values.cwd ? resolve(values.cwd) : undefined });
+  Object.assign(options, { argv: kernel.argv, env: kernel.env, interruptMode: kernel.interruptMode, cwd: kernel.cwd });
+  if (!values.quiet) process.stderr.write(`${kernel.description}\n`);
 
   let report: NotebookReport;
   if (command === 'execute') {
