@@ -16,6 +16,7 @@ import { prepareScratch } from '../grading/grader/scratch';
 import { DEFAULT_SPEC } from '../grading/grader/spec';
 import { startGradingKernel } from '../grading/grader/steps/execute-notebooks';
 import { temporaryFolder } from '../tests/helpers/fixtures';
+import { venvKernelsDir, writeKernelSpec } from '../scripts/setup/kernel';
 
 const { values } = parseArgs({ options: { submissions: { type: 'string', default: '20' }, jobs: { type: 'string' }, cells: { type: 'string', default: '100' }, repeats: { type: 'string', default: '3' } } });
 const SUBMISSIONS = Number(values.submissions);
@@ -73,6 +74,8 @@ function benchRunner(dir: string): void {
   const runner = (nb: string) => [process.execPath, '--require', TSX, join(PROJECT_ROOT, 'grading', 'cli', 'nbval-ts-runner.ts'), 'execute', nb, '--quiet', '--output', `${nb}.out.ipynb`];
   const jupyter = jupyterCommand();
   const tools: [string, (nb: string) => string[]][] = [['nbval-ts-runner', runner]];
+  // `tslab` is registered inside .venv/ only (npm install registers this checkout under a name of its own).
+  if (jupyter) writeKernelSpec(venvKernelsDir());
   if (jupyter) tools.push(['jupyter execute', (nb) => [jupyter, 'execute', '--kernel_name=tslab', nb, '--output', `${nb}.jupyter.ipynb`]]);
   console.log(`\n## Coût par cellule triviale (${CELLS} cellules de plus ; médiane de ${REPEATS}, en alternant les outils)`);
   if (!jupyter) console.log('jupyter introuvable (.venv/bin/jupyter) : seul nbval-ts-runner est mesuré. Créez .venv avec jupyter pour comparer.');

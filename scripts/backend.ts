@@ -1,6 +1,25 @@
-/** `npm run backend`: reports the TensorFlow backend and proves it computes and trains, or says what to fix. */
+/** `npm run backend`: reports the TensorFlow backend and proves it computes and trains, or says what to fix; names this checkout's Jupyter kernels. */
+import { join } from 'node:path';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { describeBackend, loadNativeTf } from '../lib/backend';
+import { checkoutKernelName, checkoutKernelSpec, jupyterDataDir, KERNEL_NAME, projectKernelSpec, readKernelSpec, venvKernelsDir, type KernelSpec } from './setup/kernel';
+
+/** One line on a registered kernel: its name, its kernel.json and whether it is this checkout's current one. */
+function kernelLine(label: string, kernelsDir: string, name: string, expected: KernelSpec, missing: string): string {
+  const file = join(kernelsDir, name, 'kernel.json');
+  const found = readKernelSpec(kernelsDir, name);
+  const state = !found ? `absent : ${missing}` : JSON.stringify(found) === JSON.stringify(expected) ? 'à jour' : 'différent de ce dossier : relancez `npm install` / `npm start`';
+  return `${label}: ${name} -> ${file} (${state})`;
+}
+
+/** The kernels this checkout registers: its own in the user's Jupyter (npm install), the notebooks' `tslab` in .venv/ (npm start). */
+export function kernelReport(): string[] {
+  const kernels = join(jupyterDataDir().dir, 'kernels');
+  return [
+    kernelLine('noyau Jupyter de ce dossier', kernels, checkoutKernelName(), checkoutKernelSpec(), 'lancez `npm install`'),
+    kernelLine('noyau de JupyterLab (npm start)', venvKernelsDir(), KERNEL_NAME, projectKernelSpec(), 'créé par `npm start`'),
+  ];
+}
 
 async function main(): Promise<void> {
   const report = describeBackend();
@@ -10,6 +29,7 @@ async function main(): Promise<void> {
   console.log(`route: ${report.route}${report.builtAt ? ` (${report.builtAt})` : ''}: ${report.why}`);
   console.log(`oneDNN: ${report.oneDnn ? 'on' : 'off'} (TF_ENABLE_ONEDNN_OPTS), threads: ${report.threads}`);
   console.log(`fused training kernels: ${report.fusedKernels.join(', ') || 'none'} (lib/kernels; ANALYSE_IMAGE_FUSED_KERNELS=0 turns them off)`);
+  for (const line of kernelReport()) console.log(line);
 
   const tf = loadNativeTf();
   const conv = tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]) as Tensor4D, tf.ones([2, 2, 1, 1]) as Tensor4D, 1, 'valid').dataSync());

@@ -1,18 +1,22 @@
 /**
  * `npm start`: opens JupyterLab on notebooks/ with this project's `tslab` kernel. JupyterLab (and
  * plotly's JupyterLab extension, which draws the interactive charts) is installed on first use into
- * the project-local Python environment .venv/ when no suitable Jupyter is found.
+ * the project-local Python environment .venv/ when no suitable Jupyter is found, and set up there
+ * (scripts/setup/jupyterlab.ts: kernel, no news prompt, French interface when available).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../lib/paths';
 import { ensurePythonEnv, VENV_DIR } from './python-env';
-import { writeKernelSpec } from './setup/kernel';
+import { configureJupyterLab, ensureFrenchPack, FRENCH_PACK } from './setup/jupyterlab';
+import { KERNEL_NAME, venvKernelsDir } from './setup/kernel';
 
 const HELP = `npm start [-- options passed to jupyter lab]
 
 Ouvre JupyterLab sur le dossier notebooks/ avec le noyau TypeScript « tslab » du projet.
-Au premier lancement, JupyterLab 4 et l'extension plotly sont installés dans .venv/ (pip).
+Au premier lancement, JupyterLab 4 et l'extension plotly sont installés dans .venv/ (pip),
+avec l'interface en français si le paquet ${FRENCH_PACK.pip} peut l'être.
+Les nouveaux notebooks démarrent sur le noyau TypeScript de ce dossier.
 
 Exemples :
   npm start
@@ -35,8 +39,11 @@ function main(): void {
     );
     process.exit(1);
   }
-  // The kernel is registered inside .venv too, so this JupyterLab finds it whatever the user's own Jupyter has.
-  writeKernelSpec(join(VENV_DIR, 'share', 'jupyter', 'kernels'));
+  const french = ensureFrenchPack(python);
+  if (!french.installed) console.log(`  L'interface en français n'est pas disponible (${FRENCH_PACK.pip} n'a pas pu être installé : pas d'accès à l'index pip ?) ; JupyterLab reste en anglais.`);
+  // Kernel, settings and server options live inside .venv/, so this JupyterLab is the same whatever the user's own Jupyter has.
+  configureJupyterLab(VENV_DIR, french.installed);
+  console.log(`  Noyau : ${KERNEL_NAME} (${relative(PROJECT_ROOT, join(venvKernelsDir(), KERNEL_NAME, 'kernel.json'))}, le tslab de ce dossier).`);
   const check = spawnSync(python, ['-m', 'jupyter', 'labextension', 'list'], { encoding: 'utf8' });
   if (!/jupyterlab-plotly/.test(`${check.stdout}${check.stderr}`)) {
     console.warn("  ! L'extension jupyterlab-plotly est absente : les graphiques seront affichés en image fixe.");
@@ -44,7 +51,9 @@ function main(): void {
   console.log('[analyse-image] JupyterLab démarre (Ctrl+C pour arrêter)...');
   // Jupyter refuses to run as root (containers, CI) unless told.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-  const lab = spawn(python, ['-m', 'jupyter', 'lab', `--ServerApp.root_dir=${join(PROJECT_ROOT, 'notebooks')}`, ...asRoot, ...extra], { stdio: 'inherit' });
+  // .venv/'s kernels and settings before the user's (jupyter_core does so in a venv it owns; say it for every case).
+  const env = { ...process.env, JUPYTER_PREFER_ENV_PATH: '1' };
+  const lab = spawn(python, ['-m', 'jupyter', 'lab', `--ServerApp.root_dir=${join(PROJECT_ROOT, 'notebooks')}`, ...asRoot, ...extra], { stdio: 'inherit', env });
   const stop = (): void => void lab.kill('SIGINT');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

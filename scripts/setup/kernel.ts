@@ -1,16 +1,32 @@
 /**
- * Set-up step: registers the Jupyter kernel `tslab` so that it runs this project's tslab (not a
- * global one), with the native TensorFlow settings the lab wants.
+ * Set-up step: registers this checkout's Jupyter kernel, which runs this project's tslab (not a
+ * global one) with the native TensorFlow settings the lab wants.
+ *
+ * Two registrations, neither of which can overwrite another checkout's:
+ * - `tslab` (the name the lab's notebooks carry) only inside this checkout's `.venv/`, for the
+ *   JupyterLab of `npm start` (see scripts/setup/jupyterlab.ts);
+ * - `tslab-analyse-image-<hash of the checkout's path>` in the user's Jupyter data folder, by
+ *   `npm install`, for a Jupyter of the user's own.
  */
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths';
+import { VENV_DIR } from '../python-env';
 import { info, step } from './log';
 
-/** Name under which the kernel is registered (the notebooks' kernelspec name). */
+/** Name the lab's notebooks give their kernel (metadata.kernelspec.name), registered inside .venv/ only. */
 export const KERNEL_NAME = 'tslab';
+
+/** Display name of the kernel in the notebooks' metadata and in the JupyterLab of `npm start`. */
+export const KERNEL_DISPLAY_NAME = 'TypeScript (analyse-image)';
+
+/** This checkout's own kernel name for the user's Jupyter: `tslab-analyse-image-` and 8 hex digits of its path's SHA-256. */
+export function checkoutKernelName(root: string = PROJECT_ROOT): string {
+  return `tslab-analyse-image-${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
+}
 
 /** A Jupyter kernelspec (kernel.json). */
 export interface KernelSpec {
@@ -22,8 +38,8 @@ export interface KernelSpec {
   metadata: Record<string, unknown>;
 }
 
-/** The kernelspec that starts this project's tslab with node. */
-export function projectKernelSpec(): KernelSpec {
+/** The kernelspec that starts this project's tslab with node (`displayName` as Jupyter lists it). */
+export function projectKernelSpec(displayName: string = KERNEL_DISPLAY_NAME): KernelSpec {
   return {
     argv: [
       process.execPath,
@@ -37,7 +53,7 @@ export function projectKernelSpec(): KernelSpec {
       '--config-path',
       '{connection_file}',
     ],
-    display_name: 'TypeScript (analyse-image)',
+    display_name: displayName,
     language: 'typescript',
     interrupt_mode: 'signal',
     // oneDNN kernels are off in the wheel's libtensorflow unless asked for; TF's INFO logs would clutter cells.
@@ -46,15 +62,39 @@ export function projectKernelSpec(): KernelSpec {
   };
 }
 
-/** Writes the kernelspec into `<kernelsDir>/tslab/kernel.json`; returns true when the file changed. */
-export function writeKernelSpec(kernelsDir: string, spec: KernelSpec = projectKernelSpec()): boolean {
-  const folder = join(kernelsDir, KERNEL_NAME);
+/** The kernelspec registered in the user's Jupyter under checkoutKernelName(): its display name names the checkout's folder. */
+export function checkoutKernelSpec(): KernelSpec {
+  return projectKernelSpec(`TypeScript (analyse-image · ${basename(PROJECT_ROOT)})`);
+}
+
+/** The kernels folder of this checkout's .venv/, where `npm start` registers the notebooks' `tslab`. */
+export function venvKernelsDir(venvDir: string = VENV_DIR): string {
+  return join(venvDir, 'share', 'jupyter', 'kernels');
+}
+
+/** Writes the kernelspec into `<kernelsDir>/<name>/kernel.json`; returns true when the file changed. */
+export function writeKernelSpec(kernelsDir: string, spec: KernelSpec = projectKernelSpec(), name: string = KERNEL_NAME): boolean {
+  const folder = join(kernelsDir, name);
   const file = join(folder, 'kernel.json');
   const content = `${JSON.stringify(spec, null, 2)}\n`;
   if (existsSync(file) && readFileSync(file, 'utf8') === content) return false;
   mkdirSync(folder, { recursive: true });
   writeFileSync(file, content);
   return true;
+}
+
+/** The kernelspec stored in `<kernelsDir>/<name>/kernel.json`, or undefined when absent or unreadable. */
+export function readKernelSpec(kernelsDir: string, name: string): KernelSpec | undefined {
+  try {
+    return JSON.parse(readFileSync(join(kernelsDir, name, 'kernel.json'), 'utf8')) as KernelSpec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a kernelspec was registered by this project for the checkout at `root`. */
+export function isKernelOfCheckout(spec: KernelSpec | undefined, root: string = PROJECT_ROOT): boolean {
+  return spec?.metadata?.project === 'analyse-image' && spec.metadata.root === root;
 }
 
 /** Where the Jupyter data folder came from: the environment, Jupyter itself, or the platform's default. */
@@ -71,16 +111,24 @@ export function jupyterDataDir(): { dir: string; source: DataDirSource } {
   return { dir: join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'jupyter'), source: 'default' };
 }
 
-/** Registers the `tslab` kernel for this project in the user's Jupyter data folder (idempotent). */
+/** Registers this checkout's kernel (checkoutKernelName()) in the user's Jupyter data folder (idempotent). */
 export async function ensureKernel(): Promise<void> {
-  step('Noyau Jupyter « tslab »');
+  step('Noyau Jupyter de ce dossier');
   const { dir, source } = jupyterDataDir();
   const kernels = join(dir, 'kernels');
-  const changed = writeKernelSpec(kernels);
-  info(`${changed ? 'Enregistré' : 'Déjà enregistré'} : ${join(kernels, KERNEL_NAME, 'kernel.json')} (lance le tslab de ce projet).`);
+  const name = checkoutKernelName();
+  const changed = writeKernelSpec(kernels, checkoutKernelSpec(), name);
+  info(`${changed ? 'Enregistré' : 'Déjà enregistré'} : « ${name} » dans ${join(kernels, name, 'kernel.json')} (lance le tslab de ${PROJECT_ROOT}).`);
+  // Earlier versions registered this checkout as the user-wide `tslab`, which every other checkout overwrote.
+  const legacy = readKernelSpec(kernels, KERNEL_NAME);
+  if (isKernelOfCheckout(legacy)) {
+    rmSync(join(kernels, KERNEL_NAME), { recursive: true, force: true });
+    info(`Ancien noyau « ${KERNEL_NAME} » de ce dossier retiré de ${kernels} (les autres dossiers du projet gardent le leur).`);
+  }
+  info('`npm start` enregistre de plus le noyau « tslab » des notebooks dans .venv/ (ce dossier seulement).');
   if (source === 'JUPYTER_DATA_DIR') info('Dossier donné par JUPYTER_DATA_DIR.');
   if (source === 'default') {
     info('Jupyter n\'est pas sur le PATH : noyau écrit dans le dossier Jupyter par défaut de cet utilisateur ;');
-    info('Jupyter l\'y trouvera une fois installé (`npm start` l\'installe aussi dans .venv/ avec ce noyau).');
+    info('Jupyter l\'y trouvera une fois installé.');
   }
 }
