@@ -4,11 +4,11 @@
  * notebooks/, which holds the lab and nothing else) and prints each result beside the course's
  * published figure.
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { executeNotebook, type ExecutionResult, type Notebook } from '../grading/runner';
 import { PROJECT_ROOT } from '../lib/paths';
-import { LAB_NOTEBOOKS, executedCopyPath, extraNotebooks, labReportsDir, legacyCopies } from './notebook-list';
+import { LAB_NOTEBOOKS, executedCopyPath, extraNotebooks, labReportsDir, moveLegacyCopies } from './notebook-list';
 import { projectKernelSpec } from './setup/kernel';
 
 const NOTEBOOKS = [...LAB_NOTEBOOKS, ...extraNotebooks()];
@@ -57,21 +57,6 @@ export function taggedAccuracy(notebook: Notebook, tag: string): number | undefi
   return undefined;
 }
 
-/** Moves the copies earlier versions wrote into notebooks/ to their place in reports/lab/, so that folder holds only the lab. */
-function moveLegacyCopies(): void {
-  const copies = legacyCopies();
-  if (!copies.length) return;
-  for (const copy of copies) {
-    const [, name, kind] = /^([^.]+)\.(executed|quick)\.ipynb$/.exec(basename(copy))!;
-    let target = executedCopyPath(name, kind === 'quick');
-    // A newer copy already there stays; the old one is kept aside rather than lost.
-    if (existsSync(target)) target = join(labReportsDir(false), 'anciennes', basename(copy));
-    mkdirSync(dirname(target), { recursive: true });
-    renameSync(copy, target);
-  }
-  console.log(`Anciennes copies exécutées déplacées de notebooks/ vers reports/lab/ : ${copies.map((c) => basename(c)).join(', ')}\n`);
-}
-
 function seconds(ms: number): string {
   const s = ms / 1000;
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
@@ -101,7 +86,9 @@ async function main(): Promise<void> {
   // Quick mode is the smoke test of every notebook; full mode is the course, extras on demand.
   const selected = only ?? (quick || process.argv.includes('--all') ? NOTEBOOKS : LAB_NOTEBOOKS);
   console.log(`Laboratoire ${quick ? 'en mode rapide' : 'complet'} : ${selected.join(', ')}\n`);
-  moveLegacyCopies();
+  // Copies earlier versions wrote beside the sources go to reports/lab/: notebooks/ holds only the lab.
+  const moved = moveLegacyCopies();
+  if (moved.length) console.log(`Anciennes copies exécutées déplacées de notebooks/ vers reports/lab/ : ${moved.join(', ')}\n`);
   const folder = join(PROJECT_ROOT, 'notebooks');
   mkdirSync(labReportsDir(quick), { recursive: true });
   const results: { name: string; result: ExecutionResult }[] = [];

@@ -1,9 +1,9 @@
 /** `npm run lab` writes its executed copies into reports/lab/, and notebooks/ holds the lab and nothing else. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths';
-import { executedCopyPath, labReportsDir, legacyCopies } from '../../scripts/notebook-list';
+import { executedCopyPath, labReportsDir, legacyCopies, moveLegacyCopies } from '../../scripts/notebook-list';
 import { temporaryFolder } from '../helpers/fixtures';
 
 const NOTEBOOKS = join(PROJECT_ROOT, 'notebooks');
@@ -19,30 +19,41 @@ describe('npm run lab: where the executed copies go', () => {
   });
 
   it('recognises the copies earlier versions left beside the sources, and only those', () => {
-    for (const file of ['a.ipynb', 'a.quick.ipynb', 'b.executed.ipynb', 'c.quick.ipynb.bak', 'notes.txt']) writeFileSync(join(dir, file), '{}');
-    expect(legacyCopies(dir).sort()).toEqual([join(dir, 'a.quick.ipynb'), join(dir, 'b.executed.ipynb')]);
+    const folder = join(dir, 'reconnues');
+    mkdirSync(folder);
+    for (const file of ['a.ipynb', 'a.quick.ipynb', 'b.executed.ipynb', 'c.quick.ipynb.bak', 'notes.txt']) writeFileSync(join(folder, file), '{}');
+    expect(legacyCopies(folder).sort()).toEqual([join(folder, 'a.quick.ipynb'), join(folder, 'b.executed.ipynb')]);
   });
 
-  it('runs a notebook into reports/lab/quick/, moves an old copy out of notebooks/ and leaves the sources as they were', () => {
+  it('moves them to their place in reports/lab/, setting aside one whose place a newer copy holds', () => {
+    const folder = join(dir, 'notebooks');
+    const reports = join(dir, 'reports', 'lab');
+    mkdirSync(folder);
+    for (const file of ['a.ipynb', 'a.quick.ipynb', 'a.executed.ipynb', 'b.quick.ipynb']) writeFileSync(join(folder, file), file);
+    mkdirSync(join(reports, 'quick'), { recursive: true });
+    writeFileSync(join(reports, 'quick', 'b.ipynb'), 'newer');
+    expect(moveLegacyCopies(folder, reports).sort()).toEqual(['a.executed.ipynb', 'a.quick.ipynb', 'b.quick.ipynb']);
+    expect(readdirSync(folder)).toEqual(['a.ipynb']);
+    expect(readFileSync(executedCopyPath('a', true, reports), 'utf8')).toBe('a.quick.ipynb');
+    expect(readFileSync(executedCopyPath('a', false, reports), 'utf8')).toBe('a.executed.ipynb');
+    expect(readFileSync(join(reports, 'quick', 'b.ipynb'), 'utf8')).toBe('newer');
+    expect(readFileSync(join(reports, 'anciennes', 'b.quick.ipynb'), 'utf8')).toBe('b.quick.ipynb');
+    expect(moveLegacyCopies(folder, reports)).toEqual([]);
+  });
+
+  it('runs a notebook into reports/lab/quick/ and leaves notebooks/ as it was', () => {
     const source = readFileSync(join(NOTEBOOKS, 'exploration.ipynb'), 'utf8');
     const before = readdirSync(NOTEBOOKS).sort();
-    // What an earlier `npm run lab -- --quick` left in notebooks/.
-    const legacy = join(NOTEBOOKS, 'exploration.quick.ipynb');
-    writeFileSync(legacy, source);
     const started = Date.now();
     const run = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/lab.ts', '--quick', '--only', 'exploration'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 240_000 });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('✓ exploration');
     expect(run.stdout).toContain('-> reports/lab/quick/exploration.ipynb');
-    expect(run.stdout).toMatch(/Anciennes copies exécutées déplacées de notebooks\/ vers reports\/lab\/ : exploration\.quick\.ipynb/);
-    expect(existsSync(legacy)).toBe(false);
     expect(readdirSync(NOTEBOOKS).sort()).toEqual(before);
     expect(readFileSync(join(NOTEBOOKS, 'exploration.ipynb'), 'utf8')).toBe(source);
     const copy = executedCopyPath('exploration', true);
     expect(statSync(copy).mtimeMs).toBeGreaterThanOrEqual(started - 1000);
     const executed = JSON.parse(readFileSync(copy, 'utf8'));
     expect(executed.cells.some((cell: { outputs?: unknown[] }) => (cell.outputs ?? []).length > 0)).toBe(true);
-    // The old copy went to reports/lab/ (set aside when a newer one was already there).
-    rmSync(join(labReportsDir(false), 'anciennes', 'exploration.quick.ipynb'), { force: true });
   }, 250_000);
 });
