@@ -102,6 +102,9 @@ async function main(): Promise<void> {
       env,
       outputPath,
       cellTimeoutMs: cellTimeout > 0 ? cellTimeout * 1000 : undefined,
+      // The course's own notebooks: nothing to cap (the runner's default 1 MB per cell would cut
+      // pretraitement's 1.4 MB before/after grid).
+      outputLimits: { cellLines: Infinity, cellBytes: Infinity, notebookBytes: Infinity },
       onCellStart: (_cell, position, total) => process.stderr.write(`  [${name}] cellule ${position}/${total}...\n`),
       // Long cells (training) show their own progress lines as they come.
       onOutput: (output) => {
