@@ -108,7 +108,7 @@ async function sandboxedKernel(dir: string, choice: SandboxChoice, index: number
   const sandbox = SubmissionSandbox.forSubmission(choice, index, scratch.dir, limitsOf(DEFAULT_SPEC));
   sandbox.own(scratch.dir);
   const started = performance.now();
-  const kernel = await startGradingKernel(sandbox, scratch.dir, 120_000);
+  const kernel = await startGradingKernel(sandbox, scratch.dir, { startupTimeoutMs: 120_000 });
   const startup = (performance.now() - started) / 1000;
   const cell = await kernel.execute("import { loadNativeTf } from './lib/backend';\nloadNativeTf().getBackend()");
   if (cell.status !== 'ok') throw new Error(`la première cellule a échoué (${choice.mode}) : ${cell.error?.evalue ?? cell.status}`);

@@ -27,7 +27,8 @@ export function dataDir(): string {
   return resolve(process.env.ANALYSE_IMAGE_DATAS ?? join(PROJECT_ROOT, 'datas'));
 }
 
-/** The saved-model folder: `modele/` unless ANALYSE_IMAGE_MODELE points elsewhere. */
+/** The saved-model folder: `modele/` unless ANALYSE_IMAGE_MODELE points elsewhere; `.cache/modele-quick/` in quick mode, so a quick run never replaces the real model. */
 export function modelDir(): string {
-  return resolve(process.env.ANALYSE_IMAGE_MODELE ?? join(PROJECT_ROOT, 'modele'));
+  if (process.env.ANALYSE_IMAGE_MODELE) return resolve(process.env.ANALYSE_IMAGE_MODELE);
+  return join(PROJECT_ROOT, ...(process.env.ANALYSE_IMAGE_QUICK === '1' ? ['.cache', 'modele-quick'] : ['modele']));
 }

@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdt
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dataDir, PROJECT_ROOT } from '../../lib/paths';
+import { DEFAULT_SPEC } from './spec';
 
 /** Folders of a submission that are never copied: the course provides them, or they are too big. */
 const NOT_COPIED = new Set(['node_modules', 'lib', 'datas', '.git', '.cache', '.venv', '.ipynb_checkpoints']);
@@ -78,13 +79,15 @@ export function prepareScratch(submissionDir: string, root: string, name: string
 }
 
 /** The environment student code gets: none of the instructor's variables, the course's data folder; `scratchDir` as the code sees it. */
-export function kernelEnvironment(scratchDir: string): NodeJS.ProcessEnv {
+export function kernelEnvironment(scratchDir: string, modelFolder = DEFAULT_SPEC.modelDir): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: join(scratchDir, '.home'),
     TMPDIR: join(scratchDir, '.tmp'),
     LANG: process.env.LANG ?? 'C.UTF-8',
     ANALYSE_IMAGE_DATAS: dataDir(),
+    // Where saveModel() and loadModel() default to: the folder the grader probes, quick mode or not.
+    ANALYSE_IMAGE_MODELE: join(scratchDir, modelFolder),
     TF_ENABLE_ONEDNN_OPTS: process.env.TF_ENABLE_ONEDNN_OPTS ?? '1',
     TF_CPP_MIN_LOG_LEVEL: '2',
   };

@@ -44,12 +44,13 @@ export function outputLimitsOf(spec: GradingSpec): OutputLimits {
 }
 
 /** Starts the project's TypeScript kernel inside a submission's sandbox, working in its scratch folder. */
-export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, startupTimeoutMs: number, outputLimits?: OutputLimits): Promise<KernelClient> {
+export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, options: { startupTimeoutMs: number; outputLimits?: OutputLimits; modelFolder?: string }): Promise<KernelClient> {
+  const { startupTimeoutMs, outputLimits, modelFolder } = options;
   const kernel = await KernelClient.start({
     argv: gradingKernelArgv(),
     outputLimits,
     cwd: scratchDir,
-    env: kernelEnvironment(sandbox.inside(scratchDir)),
+    env: kernelEnvironment(sandbox.inside(scratchDir), modelFolder),
     // The connection folder stays in the temporary folder (short socket paths) and is mounted into the sandbox.
     transport: sandbox.transport,
     sendInterrupt: (kernelProcess) => sandbox.sendInterrupt(kernelProcess),
@@ -74,7 +75,7 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
   const limited = await sandbox.withLimits(async () => {
     let kernel: KernelClient;
     try {
-      kernel = await startGradingKernel(sandbox, scratch.dir, Math.min(120_000, notebookTimeoutMs), outputLimitsOf(spec));
+      kernel = await startGradingKernel(sandbox, scratch.dir, { startupTimeoutMs: Math.min(120_000, notebookTimeoutMs), outputLimits: outputLimitsOf(spec), modelFolder: spec.modelDir });
     } catch (error) {
       return { problem: `le noyau TypeScript n’a pas démarré : ${(error as Error).message.split('\n')[0]}` };
     }

@@ -26,7 +26,7 @@ export async function runProbe(ctx: GradingContext): Promise<{ probe?: ModelProb
   // From the project's folder with its tsconfig: a tsconfig.json the notebook wrote in its own folder
   // could otherwise remap the evaluation's imports (tsconfig "paths") to code of the student's.
   const argv = sandbox.wrap([process.execPath, '--require', require.resolve('tsx/cjs'), CHILD, JSON.stringify(request)], { cwd: PROJECT_ROOT });
-  const env = { ...kernelEnvironment(sandbox.inside(scratch.dir)), TSX_TSCONFIG_PATH: join(PROJECT_ROOT, 'tsconfig.json') };
+  const env = { ...kernelEnvironment(sandbox.inside(scratch.dir), spec.modelDir), TSX_TSCONFIG_PATH: join(PROJECT_ROOT, 'tsconfig.json') };
   const limitMs = spec.timeouts.evaluateSeconds * 1000;
   const limited = await sandbox.withLimits(() =>
     new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
