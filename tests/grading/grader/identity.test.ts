@@ -5,17 +5,8 @@ import { discoverSubmissions } from '../../../grading/grader/class-run';
 import { MAX_ID_LENGTH, identifySubmissions, parseFolderName, slugify } from '../../../grading/grader/identity';
 import { DEFAULT_SPEC } from '../../../grading/grader/spec';
 import { temporaryFolder } from '../../helpers/fixtures';
+import { TRICKY_FOLDERS } from './submissions';
 
-/** The folders the instructor's class had, and Moodle's. */
-const TRICKY_FOLDERS = [
-  'bob smith',
-  'bob_smith',
-  'Bob Smith',
-  'Élodie Durand',
-  'elodie durand',
-  'Élodie Durand_123456_assignsubmission_file_',
-  'Elodie Durand_654321_assignsubmission_file_',
-];
 
 const ID = /^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/;
 

@@ -11,16 +11,9 @@ import type { SubmissionGrade } from '../../../grading/grader/pipeline';
 import { gradesCsv, writeReports, type ClassReport } from '../../../grading/grader/reports';
 import { CHECK_IDS, DEFAULT_SPEC } from '../../../grading/grader/spec';
 import { temporaryFolder } from '../../helpers/fixtures';
+import { TRICKY_FOLDERS } from './submissions';
 
-const FOLDERS = [
-  'bob smith',
-  'bob_smith',
-  'Bob Smith',
-  'Élodie Durand',
-  'elodie durand',
-  'Élodie Durand_123456_assignsubmission_file_',
-  'Elodie Durand_654321_assignsubmission_file_',
-];
+const FOLDERS = TRICKY_FOLDERS;
 
 const folder = temporaryFolder('grading-reports-');
 afterAll(() => folder.cleanup());

@@ -82,3 +82,14 @@ if (tried.some((t) => t !== 'ok')) throw new Error('refusé : ' + tried.join(' '
     SAVE,
   ];
 }
+
+/** Folder names an instructor's class really had (two Bobs, case and accents), and Moodle's. */
+export const TRICKY_FOLDERS = [
+  'bob smith',
+  'bob_smith',
+  'Bob Smith',
+  'Élodie Durand',
+  'elodie durand',
+  'Élodie Durand_123456_assignsubmission_file_',
+  'Elodie Durand_654321_assignsubmission_file_',
+];
