@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../lib/paths';
+import { installPlotsExtension } from '../lib/plot/jupyterlab';
 import { ensurePythonEnv, VENV_DIR } from './python-env';
 import { configureJupyterLab, ensureFrenchPack, FRENCH_PACK } from './setup/jupyterlab';
 import { KERNEL_NAME, venvKernelsDir } from './setup/kernel';
@@ -48,6 +49,8 @@ function main(): void {
   if (!/jupyterlab-plotly/.test(`${check.stdout}${check.stderr}`)) {
     console.warn("  ! L'extension jupyterlab-plotly est absente : les graphiques seront affichés en image fixe.");
   }
+  // lib/plot's extension: jupyterlab-plotly alone draws a figure's 2x PNG at twice its size, then jumps on hover.
+  installPlotsExtension(VENV_DIR);
   console.log('[analyse-image] JupyterLab démarre (Ctrl+C pour arrêter)...');
   // Jupyter refuses to run as root (containers, CI) unless told.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
