@@ -1,16 +1,28 @@
 /** The web app's HTML pages, in French; charts are plotly figures from lib/plot drawn by the bundled plotly.js. */
-import type { Figure } from '../lib/plot';
+import { figureBox, fluidFigure, type Figure } from '../lib/plot/figures';
 
 /** Escapes text for HTML. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** A figure as a script that draws it in the element `id` (JSON escaped for a script tag). */
+/**
+ * A figure drawn by plotly.js in the element `id`, whose box is in the HTML (at its size from the first
+ * paint, no shift when plotly draws) and never wider than the page: the figure's width at most, its
+ * height, and a layout without width that plotly fits to the element (JSON escaped for a script tag).
+ */
 export function plotScript(id: string, figure: Figure): string {
-  const json = JSON.stringify(figure).replace(/</g, '\\u003c');
-  return `<div id="${id}" class="chart"></div><script>Plotly.newPlot(${JSON.stringify(id)}, ${json}.data, ${json}.layout, {displaylogo: false, responsive: true});</script>`;
+  const { width, height } = figureBox(figure);
+  const json = JSON.stringify(fluidFigure(figure)).replace(/</g, '\\u003c');
+  return `<div id="${id}" class="chart" style="max-width:${width}px;height:${height}px"></div><script>drawFigure(${JSON.stringify(id)}, ${json});</script>`;
 }
+
+/** The pages' drawing function: a fluid figure (lib/plot fluidFigure) in its element, the box given when the HTML did not set it. */
+const DRAW_FIGURE = `function drawFigure(id, figure, box) {
+  var element = document.getElementById(id);
+  if (box) { element.style.maxWidth = box.width + 'px'; element.style.height = box.height + 'px'; }
+  return Plotly.react(element, figure.data, figure.layout, { displaylogo: false, responsive: true });
+}`;
 
 const STYLE = `
 body { font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fafafa; }
@@ -30,7 +42,7 @@ main { max-width: 980px; margin: 1.5rem auto; padding: 0 1rem; }
 #verdict { font-size: 1.4rem; font-weight: bold; }
 pre { background: white; border: 1px solid #ddd; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
 table { border-collapse: collapse; } td, th { padding: 0.3rem 0.8rem; border-bottom: 1px solid #ddd; text-align: left; }
-.chart { width: 100%; min-height: 380px; }
+.chart { width: 100%; }
 `;
 
 /** The common frame of every page. */
@@ -39,7 +51,7 @@ export function layout(title: string, current: string, body: string): string {
   return `<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} — Analyse d'image</title><style>${STYLE}</style>
-<script src="/static/plotly.min.js"></script></head>
+<script src="/static/plotly.min.js"></script><script>${DRAW_FIGURE}</script></head>
 <body><header><h1>Analyse d'image</h1><nav>${link('/', 'Classer une image')}${link('/donnees', 'Les données')}${link('/modele', 'Le modèle')}</nav></header>
 <main>${body}</main></body></html>`;
 }
@@ -85,7 +97,7 @@ async function classify(file) {
   document.getElementById('input-image').src = answer.inputPng;
   document.getElementById('verdict').textContent = "Selon moi l'image est : " + answer.label + ' (' + percent(answer.probabilities[answer.classIndex]) + ')';
   document.getElementById('result').hidden = false;
-  Plotly.react('probabilities', answer.figure.data, answer.figure.layout, { displaylogo: false, responsive: true });
+  drawFigure('probabilities', answer.figure, answer.box);
 }
 input.addEventListener('change', () => input.files[0] && classify(input.files[0]));
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
@@ -96,7 +108,7 @@ drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove
 }
 
 /** "Les données": images per class in train and test, and sample images. */
-export function dataPage(countsFigure: Figure, totals: { train: number; test: number }): string {
+export function dataPage(countsFigure: Figure, totals: { train: number; test: number }, samples: { width: number; height: number }): string {
   return layout(
     'Les données',
     '/donnees',
@@ -104,7 +116,7 @@ export function dataPage(countsFigure: Figure, totals: { train: number; test: nu
 <p>${totals.train.toLocaleString('fr-FR')} images d'apprentissage et ${totals.test.toLocaleString('fr-FR')} images de test, en niveaux de gris, 28 x 28 pixels, réparties en dix catégories de vêtements.</p>
 ${plotScript('counts', countsFigure)}
 <h3>Quelques images de test</h3>
-<img src="/donnees/exemples.png" alt="exemples d'images de test avec leur catégorie" style="max-width:100%">`,
+<img src="/donnees/exemples.png" alt="exemples d'images de test avec leur catégorie" width="${samples.width}" height="${samples.height}" style="max-width:100%;height:auto">`,
   );
 }
 

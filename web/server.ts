@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
 import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
-import { barFigure, confusionMatrixFigure, imageGridPng, probabilitiesFigure } from '../lib/plot';
+import { barFigure, confusionMatrixFigure, figureBox, fluidFigure, imageGridLayout, imageGridPng, probabilitiesFigure, type GreyImage } from '../lib/plot';
 import { grayPng, ImageReadError, PhotoTimeoutError } from '../lib/preprocess';
 import { FormError, multipartBoundary, parseMultipart } from './multipart';
 import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
@@ -56,6 +56,9 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
  * 28 284 pixels, so the costs that grow with a side (decoding row by row, Lanczos weights) stay small.
  */
 export const DEFAULT_MAX_ASPECT_RATIO = 20;
+
+/** The sample grid of "Les données": ten columns, each pixel a 3 x 3 square. */
+const SAMPLES_GRID = { columns: 10, scale: 3 };
 
 // plotly.js-dist ships plotly.js (and plotly.min.js in some versions): served from the project, no CDN.
 const PLOTLY_FILES = ['plotly.min.js', 'plotly.js'].map((file) => join(PROJECT_ROOT, 'node_modules', 'plotly.js-dist', file));
@@ -159,7 +162,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const prediction = await predictor.predict(photo);
     if (!details) return sendJson(res, 200, prediction);
     const inputPng = `data:image/png;base64,${(await grayPng({ width: 28, height: 28, data: photo.display })).toString('base64')}`;
-    sendJson(res, 200, { ...prediction, inputPng, figure: probabilitiesFigure(prediction.probabilities, FASHION_CLASSES, { decimalComma: true }) });
+    const figure = probabilitiesFigure(prediction.probabilities, FASHION_CLASSES, { decimalComma: true });
+    // The page draws it in a box of its size at most, fitted to the page's width (web/pages.ts drawFigure).
+    sendJson(res, 200, { ...prediction, inputPng, figure: fluidFigure(figure), box: figureBox(figure) });
   }
 
   async function dataRoute(): Promise<string> {
@@ -176,14 +181,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       yTitle: "Nombre d'images",
       decimalComma: true,
     });
-    return dataPage(figure, { train: train.count, test: test.count });
+    // The sample grid's CSS size, so that the page reserves its box before the PNG arrives.
+    const { width, height } = imageGridLayout(sampleImages(test), SAMPLES_GRID);
+    return dataPage(figure, { train: train.count, test: test.count }, { width, height });
+  }
+
+  /** Two test images of each class, with their class as caption. */
+  function sampleImages(test = loadFashionMnist('test')): GreyImage[] {
+    const picked: number[] = [];
+    for (let c = 0; c < 10; c++) for (let i = 0, found = 0; i < test.count && found < 2; i++) if (test.labels[i] === c) (picked.push(i), found++);
+    return picked.map((i) => ({ pixels: imageAt(test, i), caption: FASHION_CLASSES[test.labels[i]] }));
   }
 
   async function samples(): Promise<Buffer> {
-    const test = loadFashionMnist('test');
-    const picked: number[] = [];
-    for (let c = 0; c < 10; c++) for (let i = 0, found = 0; i < test.count && found < 2; i++) if (test.labels[i] === c) (picked.push(i), found++);
-    return imageGridPng(picked.map((i) => ({ pixels: imageAt(test, i), caption: FASHION_CLASSES[test.labels[i]] })), { columns: 10, scale: 3 });
+    return imageGridPng(sampleImages(), SAMPLES_GRID);
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

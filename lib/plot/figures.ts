@@ -78,6 +78,8 @@ export interface Layout {
   title?: { text: string; x?: number; xanchor?: 'center' | 'left'; font?: { size?: number; weight?: 'bold' | 'normal' } };
   width?: number;
   height?: number;
+  /** Plotly sizes the chart to its element (what a page that sets the element's box wants). */
+  autosize?: boolean;
   margin?: { l?: number; r?: number; t?: number; b?: number };
   font?: { family?: string; size?: number; color?: string };
   /** Decimal then thousands separator, e.g. ', ' in French. */
@@ -404,4 +406,19 @@ export function trainingCurvesFigures(history: HistoryLike, options: { xTitle?: 
 /** The one-line description of a figure (its title), used as the text/plain of its display. */
 export function describe(figure: Figure): string {
   return figure.layout.title?.text ? `Figure : ${figure.layout.title.text}` : 'Figure';
+}
+
+/** The CSS box a figure is drawn in: its layout's size (the PNG's CSS size too). */
+export function figureBox(figure: Figure): { width: number; height: number } {
+  return { width: figure.layout.width ?? 700, height: figure.layout.height ?? 400 };
+}
+
+/**
+ * The figure for an element whose CSS gives its box (`figureBox`'s width as max-width, its height):
+ * no fixed width, so plotly fills the element and the chart is never wider than the page. The height
+ * stays: scaled down with the width, a bar chart of ten classes would lose every other label.
+ */
+export function fluidFigure(figure: Figure): Figure {
+  const { width: _width, ...layout } = figure.layout;
+  return { data: figure.data, layout: { ...layout, autosize: true } };
 }

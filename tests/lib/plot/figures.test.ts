@@ -2,6 +2,8 @@ import {
   BLUES,
   PALETTE,
   barFigure,
+  figureBox,
+  fluidFigure,
   confusionMatrixFigure,
   formatNumber,
   heatmapFigure,
@@ -136,5 +138,19 @@ describe('numbers', () => {
     expect(niceTicks(0, 100)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(niceTicks(0.7735, 0.9165)).toEqual([0.75, 0.8, 0.85, 0.9, 0.95]);
     expect(niceTicks(5, 5).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('figures for a page that sizes them (the web app)', () => {
+  it('keep their box, lose their fixed width so that plotly fits them to the element', () => {
+    const figure = probabilitiesFigure([0.1, 0.9], ['Un sac', 'Un pull']);
+    expect(figureBox(figure)).toEqual({ width: 700, height: 300 });
+    const fluid = fluidFigure(figure);
+    expect(fluid.layout.width).toBeUndefined();
+    expect(fluid.layout.height).toBe(300);
+    expect(fluid.layout.autosize).toBe(true);
+    expect(fluid.data).toBe(figure.data);
+    // The notebook's figure is untouched (its PNG and plotly JSON keep the fixed size).
+    expect(figure.layout.width).toBe(700);
   });
 });
