@@ -32,7 +32,8 @@ function main(): void {
   console.log('[analyse-image] Préparation de JupyterLab (.venv/)...');
   let python: string;
   try {
-    python = ensurePythonEnv({ 'jupyterlab>=4,<5': 'jupyterlab', plotly: 'plotly' }, false);
+    // plotly pinned: lib/plot's JupyterLab extension builds on jupyterlab-plotly 7.1's renderer.
+    python = ensurePythonEnv({ 'jupyterlab>=4,<5': 'jupyterlab', 'plotly==7.1.0': 'plotly' }, false);
   } catch (error) {
     console.error(
       `JupyterLab n'a pas pu être installé (${(error as Error).message}).\n` +
