@@ -1,6 +1,7 @@
 /**
- * The auto-grader: `npm run grade -- <path> [options]`. <path> is one submission folder or a class
- * folder with one submission per subfolder. Run with --help.
+ * The auto-grader: `npm run grade -- <path> [options]`. <path> is one submission folder, a class
+ * folder with one submission per subfolder, or a zip of either (Moodle's "Download all submissions"
+ * included: grading/lms/). Run with --help.
  */
 import { availableParallelism } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
@@ -8,18 +9,22 @@ import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
 import { loadNativeTf } from '../../lib/backend';
 import { PROJECT_ROOT } from '../../lib/paths';
-import { ClassProgress, discoverSubmissions, gradeClass, summaryTable } from '../grader/class-run';
+import { ClassProgress, summaryTable } from '../grader/class-run';
 import { flagIntegrity } from '../grader/integrity';
 import { writeReports } from '../grader/reports';
 import { chooseSandbox, type SandboxMode } from '../grader/sandbox';
 import { makeScratchRoot } from '../grader/scratch';
 import { DEFAULT_SPEC, loadSpec, maxScore, type GradingSpec } from '../grader/spec';
+import { gradeInput, openGradingInput } from '../lms/input';
+import { readWorksheet, writeMoodleFiles } from '../lms/moodle';
 
 const USAGE = `Correcteur automatique du TP « Analyse d'image ».
 
 Usage : npm run grade -- <chemin> [options]
   <chemin>  le dossier d'une soumission (classification.ipynb, test_model.ipynb, modele/)
-            ou le dossier d'une classe (une soumission par sous-dossier, nommé par l'étudiant).
+            ou le dossier d'une classe (une soumission par sous-dossier, nommé par l'étudiant),
+            ou un zip de l'un ou de l'autre : celui de « Télécharger tous les travaux remis » d'un
+            devoir Moodle (un dossier par étudiant ; un zip déposé est décompressé, sans danger).
 
 Options :
   --report DIR       où écrire grades.json, grades.csv, junit.xml, index.html, feedback/<id>.html
@@ -33,6 +38,10 @@ Options :
                      bubblewrap (espaces de noms : la soumission ne voit que son dossier, pas de
                      réseau ; en root, un utilisateur système à part en plus), user (root : un
                      utilisateur système par soumission, via setpriv) ou none
+  --moodle-worksheet FICHIER
+                     la feuille d'évaluation du devoir (« Télécharger la feuille d'évaluation »,
+                     CSV en anglais ou en français) : rendue remplie (note, commentaire) dans
+                     DIR/moodle/, avec retours-moodle.zip (une page de retour par étudiant)
   --keep-scratch     garder les dossiers de travail (pour déboguer)
   --print-spec       afficher le barème effectif (JSON) et quitter
   -h, --help         cette aide
@@ -69,6 +78,7 @@ async function main(): Promise<number> {
       spec: { type: 'string' },
       images: { type: 'string' },
       sandbox: { type: 'string', default: 'auto' },
+      'moodle-worksheet': { type: 'string' },
       'keep-scratch': { type: 'boolean', default: false },
       'print-spec': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -92,7 +102,17 @@ async function main(): Promise<number> {
   const target = resolve(positionals[0]);
   const reportDir = resolve(values.report ?? resolve(PROJECT_ROOT, 'reports', 'grading'));
   if (isInside(reportDir, target)) throw new UsageError(`--report ${reportDir} est dans le dossier corrigé : choisissez un dossier à part (le correcteur ne modifie jamais les soumissions).`);
-  const submissions = discoverSubmissions(target, spec);
+  const worksheet = values['moodle-worksheet'] ? resolve(values['moodle-worksheet']) : undefined;
+  // A worksheet that cannot be filled must fail now, not after hours of grading.
+  if (worksheet) readWorksheet(worksheet);
+  // Input adapter: a folder as it is, or a zip (Moodle's or not) unpacked into a temporary folder.
+  const input = await openGradingInput(target, spec);
+  const submissions = input.submissions;
+  if (worksheet && !submissions.some((s) => s.participant)) {
+    input.cleanup();
+    throw new UsageError('--moodle-worksheet : aucune soumission n’a de numéro de participant Moodle (dossiers « Nom Prénom_123456_assignsubmission_file_ ») ; donnez le zip « Télécharger tous les travaux remis » du devoir.');
+  }
+  for (const line of input.messages) console.error(line);
   // The grader evaluates every model natively: fail now, with the fix, rather than once per student.
   loadNativeTf();
   const sandbox = chooseSandbox(values.sandbox as SandboxMode | 'auto');
@@ -103,7 +123,7 @@ async function main(): Promise<number> {
   const progress = new ClassProgress();
   let grades;
   try {
-    grades = await gradeClass(
+    grades = await gradeInput(
       submissions,
       { spec, execute, sandbox, jobs, scratchRoot, outputRoot: execute ? resolve(reportDir, 'executed') : undefined, imagesDir: values.images ? resolve(values.images) : undefined, keepScratch: values['keep-scratch'] },
       (event) => progress.handle(event),
@@ -114,11 +134,16 @@ async function main(): Promise<number> {
   }
   // Class-level: identical weights or notebooks across submissions, flagged (never penalised).
   grades = await flagIntegrity(grades, submissions, spec);
+  input.cleanup();
   const flagged = grades.filter((g) => g.flags.length).length;
-  const written = writeReports(reportDir, { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, submissions: grades });
+  const report = { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, submissions: grades };
+  const written = writeReports(reportDir, report);
+  // Output adapter: the worksheet filled in and the feedback zip, for Moodle's upload pages.
+  const moodle = worksheet || input.moodle ? await writeMoodleFiles(reportDir, report, worksheet) : undefined;
   console.log(`\n${summaryTable(grades)}\n`);
   console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre, ou sorties tronquées ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre, ni de sortie tronquée.');
-  console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/).`);
+  console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/${moodle ? ', moodle/' : ''}).`);
+  for (const line of moodle?.messages ?? []) console.log(line);
   const internal = grades.filter((g) => g.internalError);
   for (const g of internal) console.error(`Erreur interne du correcteur pour ${g.id} : ${g.internalError}`);
   if (internal.length) return 2;
