@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../lib/paths';
+import { ASSIGNMENT_EXTRAS } from '../assignment/extras';
 import { makeAssignment } from '../assignment/student-version';
 
 const USAGE = `Version étudiante des notebooks du TP « Analyse d'image ».
@@ -21,10 +22,14 @@ Options :
 Chaque notebook de --source (sauf les copies *.executed.ipynb et *.quick.ipynb) est écrit dans
 --out avec :
   - chaque zone de code entre « // BEGIN SOLUTION » et « // END SOLUTION » (lignes comprises)
-    remplacée par « // À COMPLÉTER » et throw new Error("À compléter"), avec la même indentation ;
+    remplacée par sa propre amorce, écrite au début de la zone entre « /* STUB » et « */ »
+    (consignes « À COMPLÉTER » et appels aCompleter('étape') de lib/exercise, qui lèvent une
+    erreur en français nommant l'étape), ou à défaut par « // À COMPLÉTER » et
+    throw new Error("À compléter"), avec la même indentation ;
   - chaque zone de texte entre « <!-- BEGIN SOLUTION --> » et « <!-- END SOLUTION --> »
     remplacée par « *À compléter.* » ;
   - les sorties et les numéros d'exécution effacés, les métadonnées nbgrader et execution retirées.
+Les fichiers de grading/assignment/extras.ts sont écrits ensuite à côté des notebooks.
 Les notebooks de --source ne sont jamais modifiés.
 Codes de sortie : 0 succès, 2 erreur (argument, notebook illisible, marqueurs mal appariés).`;
 
@@ -66,11 +71,12 @@ function main(argv: string[]): number {
   if (!existsSync(sourceDir) || !statSync(sourceDir).isDirectory()) throw new UsageError(`--source ${shown(sourceDir)} n'est pas un dossier existant.`);
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`--out ${shown(outDir)} existe et n'est pas un dossier.`);
 
-  const result = makeAssignment(sourceDir, outDir);
+  const result = makeAssignment(sourceDir, outDir, { extras: ASSIGNMENT_EXTRAS });
   if (!result.notebooks.length) throw new Error(`aucun notebook .ipynb dans ${shown(sourceDir)} (les copies *.executed.ipynb et *.quick.ipynb sont ignorées).`);
   for (const entry of result.notebooks) {
     process.stdout.write(`${relative(sourceDir, entry.source)} : ${plural(entry.regions, 'zone de solution remplacée', 'zones de solution remplacées')} -> ${shown(entry.output)}\n`);
   }
+  for (const extra of result.extras) process.stdout.write(`fichier joint -> ${shown(extra)}\n`);
   process.stdout.write(`${plural(result.written.length, 'notebook écrit', 'notebooks écrits')} dans ${shown(outDir)}/, ${plural(result.regions, 'zone de solution remplacée', 'zones de solution remplacées')} au total.\n`);
   if (result.regions === 0) {
     // Without markers the "student version" is the full solution minus its outputs: say so loudly.

@@ -4,6 +4,8 @@
  */
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
+import { stepOfMessage } from '../../../lib/exercise';
+import { describePendingSteps, pendingSteps } from '../../assignment/steps';
 import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook, type OutputLimits } from '../../runner';
 import type { GradingSpec } from '../spec';
 import { breachMessage, type LimitBreach, type SubmissionLimits, type SubmissionSandbox } from '../sandbox';
@@ -33,9 +35,19 @@ export function cellFailure(cell: CellResult, cellSeconds: number): string {
       return `${where} : le noyau s’est arrêté pendant la cellule (${cell.exit ? exitInFrench(cell.exit) : 'cause inconnue'} ; process.exit ou plantage ?)`;
     case 'ok':
       return `${where} : devait lever une erreur et n’en a pas levé`;
-    default:
+    default: {
+      // A blank of the student version (lib/exercise's aCompleter) still in place: name its step.
+      const step = stepOfMessage(cell.error?.evalue ?? cell.message ?? '');
+      if (step) return `${where} : étape à compléter « ${step} » (l’appel aCompleter(…) n’a pas encore été remplacé par votre code)`;
       return `${where} : ${cell.error ? `${cell.error.ename}: ${cell.error.evalue}` : (cell.message ?? 'erreur')}`;
+    }
   }
+}
+
+/** The blanks still in a notebook as submitted, in one sentence to append to its run check (empty when none). */
+function pendingNote(notebook: Notebook): string {
+  const sentence = describePendingSteps(pendingSteps(notebook));
+  return sentence ? ` ${sentence}` : '';
 }
 
 /** The spec's output caps as the runner takes them (MB to bytes). */
@@ -133,7 +145,7 @@ export function judgeRun(ctx: GradingContext, key: NotebookKey): void {
   }
   if (!ctx.execute) {
     const problem = storedProblems(state.submitted);
-    recordCheck(ctx, id, problem ? 0 : 1, problem ? `${state.file}, ${problem}.` : `${state.file} : toutes les cellules ont été exécutées, sans erreur (sorties enregistrées).`);
+    recordCheck(ctx, id, problem ? 0 : 1, problem ? `${state.file}, ${problem}.${pendingNote(state.submitted)}` : `${state.file} : toutes les cellules ont été exécutées, sans erreur (sorties enregistrées).`);
     return;
   }
   if (state.runProblem || !state.run) {
@@ -143,7 +155,7 @@ export function judgeRun(ctx: GradingContext, key: NotebookKey): void {
   const failed = state.run.cells.find((c) => c.failed);
   if (failed) {
     const skipped = state.run.cells.filter((c) => c.status === 'skipped' && c.skipReason !== 'tag' && c.skipReason !== 'empty').length;
-    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(failed, ctx.spec.timeouts.cellSeconds)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.`);
+    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(failed, ctx.spec.timeouts.cellSeconds)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.${pendingNote(state.submitted)}`);
     return;
   }
   const ran = state.run.cells.filter((c) => c.status === 'ok').length;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeAssignment, SolutionMarkerError, stripSolutions, studentNotebook } from '../../../grading/assignment/student-version';
+import { describePendingSteps, pendingSteps, stepsInSource } from '../../../grading/assignment/steps';
 import { parseNotebook, validateNotebookJson } from '../../../grading/runner/nbformat';
 import { PROJECT_ROOT } from '../../../lib/paths';
 import { runTsCli, type CliRun } from '../../helpers/cli';
@@ -67,11 +68,45 @@ describe('stripSolutions', () => {
 
   it('replaces a markdown region with *À compléter.*', () => {
     const result = stripSolutions('**Question.** Pourquoi ?\n\n<!-- BEGIN SOLUTION -->\nParce que.\n\nEt voilà.\n<!-- END SOLUTION -->\n\nSuite.');
-    expect(result).toEqual({ source: '**Question.** Pourquoi ?\n\n*À compléter.*\n\nSuite.', regions: 1 });
+    expect(result).toEqual({ source: '**Question.** Pourquoi ?\n\n*À compléter.*\n\nSuite.', regions: 1, found: [{ line: 3, kind: 'markdown' }] });
   });
 
   it('leaves a source without markers unchanged', () => {
-    for (const source of ['', 'x', 'const s = "BEGIN";\n// SOLUTION\n']) expect(stripSolutions(source)).toEqual({ source, regions: 0 });
+    for (const source of ['', 'x', 'const s = "BEGIN";\n// SOLUTION\n', '/* STUB\nx\n*/\n']) expect(stripSolutions(source)).toEqual({ source, regions: 0, found: [] });
+  });
+
+  it("uses a region's own STUB section as written, drops the section's markers, and leaves the solution out", () => {
+    const source = [
+      'for (const f of fichiers) {',
+      '  // BEGIN SOLUTION',
+      '',
+      '  /* STUB',
+      '  // À COMPLÉTER : préparez la photo.',
+      "  const photo: Photo = aCompleter('préparer la photo');",
+      '  */',
+      '  const photo = await prepare(f);',
+      '  // END SOLUTION',
+      '  show(photo);',
+      '}',
+    ].join('\n');
+    const result = stripSolutions(source);
+    expect(result.source).toBe(['for (const f of fichiers) {', '  // À COMPLÉTER : préparez la photo.', "  const photo: Photo = aCompleter('préparer la photo');", '  show(photo);', '}'].join('\n'));
+    expect(result.found).toEqual([{ line: 2, kind: 'code', stub: "  // À COMPLÉTER : préparez la photo.\n  const photo: Photo = aCompleter('préparer la photo');" }]);
+    // A region that ends the cell keeps the cell without a final newline.
+    expect(stripSolutions('a\n// BEGIN SOLUTION\n/* STUB\naCompleter(\'b\');\n*/\nb();\n// END SOLUTION').source).toBe("a\naCompleter('b');");
+  });
+
+  it('keeps the regions `solved` names, numbered from firstRegion, without their markers and stubs', () => {
+    const source = ['// BEGIN SOLUTION', '/* STUB', "aCompleter('un');", '*/', 'un();', '// END SOLUTION', '// BEGIN SOLUTION', 'deux();', '// END SOLUTION', 'fin();'].join('\n');
+    expect(stripSolutions(source, { solved: (n) => n === 0 }).source).toBe(['un();', '// À COMPLÉTER', 'throw new Error("À compléter");', 'fin();'].join('\n'));
+    expect(stripSolutions(source, { solved: (n) => n === 3, firstRegion: 2 }).source).toBe(["aCompleter('un');", 'deux();', 'fin();'].join('\n'));
+    expect(stripSolutions(source, { solved: () => true }).source).toBe(['un();', 'deux();', 'fin();'].join('\n'));
+  });
+
+  it('refuses a STUB section that is not first in its region, is never closed, or sits in markdown', () => {
+    expect(() => stripSolutions('// BEGIN SOLUTION\nx();\n/* STUB\ny\n*/\n// END SOLUTION')).toThrow('line 3: "/* STUB" must be the first line of its solution region (opened at line 1)');
+    expect(() => stripSolutions('// BEGIN SOLUTION\n/* STUB\ny\n// END SOLUTION')).toThrow(/line 4: "\/\/ END SOLUTION" inside the "\/\* STUB" section/);
+    expect(() => stripSolutions('<!-- BEGIN SOLUTION -->\n/* STUB\n*/\n<!-- END SOLUTION -->')).toThrow(/line 2: "\/\* STUB" belongs in code regions/);
   });
 
   it('names the file, the 1-based cell and the line of an unmatched or nested marker', () => {
@@ -93,6 +128,7 @@ describe('studentNotebook', () => {
     expect(regions).toBe(2);
     expect(solution).toEqual(before);
     const [question, answer, plain] = notebook.cells;
+    expect(studentNotebook(solution, 'tp.ipynb', { solved: (n) => n === 1 }).notebook.cells[1].source).toBe('function normalize(x: number[]): number[] {\n  return x.map((v) => v / 255);\n}\nnormalize([255])');
     expect(question.source).toBe('Pourquoi normaliser les pixels ?\n*À compléter.*\n');
     expect(answer.source).toBe('function normalize(x: number[]): number[] {\n  // À COMPLÉTER\n  throw new Error("À compléter");\n}\nnormalize([255])');
     expect(answer).toMatchObject({ id: 'answer', outputs: [], execution_count: null, metadata: { tags: ['solution'] } });
@@ -154,6 +190,25 @@ describe('makeAssignment', () => {
     expect(written.cells.map((c: any) => c.id)).toEqual(['question', 'answer', 'plain']);
   });
 
+  it('writes the extras after the notebooks, from text or a file, and refuses names outside the folder', () => {
+    const source = sourceFolder('extras');
+    const script = join(dir, 'verifier.ts');
+    writeFileSync(script, 'console.log("ok");\n');
+    const out = join(dir, 'extras-out');
+    const result = makeAssignment(source, out, { files: ['tp.ipynb'], extras: [{ name: 'LISEZMOI.md', content: '# TP\n' }, { name: 'outils/verifier.ts', from: script }] });
+    expect(result.extras).toEqual([join(out, 'LISEZMOI.md'), join(out, 'outils', 'verifier.ts')]);
+    expect(readFileSync(join(out, 'LISEZMOI.md'), 'utf8')).toBe('# TP\n');
+    expect(readFileSync(join(out, 'outils', 'verifier.ts'), 'utf8')).toBe('console.log("ok");\n');
+    expect(makeAssignment(source, join(dir, 'none-out'), { files: ['tp.ipynb'] }).extras).toEqual([]);
+    for (const name of ['../x.md', '/abs.md', 'a//b.md', '']) {
+      expect(() => makeAssignment(source, join(dir, 'bad-out'), { extras: [{ name, content: 'x' }] })).toThrow(/relative path inside the output folder/);
+    }
+    expect(() => makeAssignment(source, join(dir, 'bad-out'), { extras: [{ name: 'tp.ipynb', content: '{}' }] })).toThrow(/cannot be a notebook of the assignment/);
+    expect(() => makeAssignment(source, join(dir, 'bad-out'), { extras: [{ name: 'a.ts', from: join(dir, 'absent.ts') }] })).toThrow(/absent\.ts: file not found/);
+    // Nothing is written when an extra is refused.
+    expect(existsSync(join(dir, 'bad-out'))).toBe(false);
+  });
+
   it('converts only the listed files, and refuses paths', () => {
     const source = sourceFolder('listed');
     const out = join(dir, 'listed-out');
@@ -212,5 +267,35 @@ describe('assignment CLI', () => {
     const unreadable = await cli(['--source', source, '--out', out]);
     expect(unreadable.code).toBe(2);
     expect(unreadable.stderr).toContain(`${join(source, 'casse.ipynb')}: not valid JSON`);
+  });
+});
+
+describe('pending steps', () => {
+  it("reads the steps of a source's aCompleter calls, once each, skipping comments", () => {
+    const source = [
+      "const a: A = aCompleter('préparer les données (imagesToTensor)');",
+      "const b: B = aCompleter('préparer les données (imagesToTensor)');",
+      'aCompleter("compiler le modèle (model.compile)");',
+      'await aCompleter(`entraîner l\\`ensemble`);',
+      "// aCompleter('en commentaire');",
+      "/* STUB\naCompleter('dans un bloc');\n*/",
+      "const url = 'http://x'; aCompleter('après une chaîne');",
+      'aCompleter(nom);',
+    ].join('\n');
+    expect(stepsInSource(source)).toEqual(['préparer les données (imagesToTensor)', 'compiler le modèle (model.compile)', 'entraîner l`ensemble', 'après une chaîne']);
+  });
+
+  it('lists the pending steps of a notebook by cell, and says them in French', () => {
+    const notebook = parseNotebook(JSON.stringify({ ...solutionJson(), cells: [
+      { cell_type: 'markdown', metadata: {}, source: "aCompleter('pas du code')" },
+      { cell_type: 'code', metadata: {}, source: "aCompleter('un')", outputs: [], execution_count: null },
+      { cell_type: 'code', metadata: {}, source: "x();\naCompleter('deux');", outputs: [], execution_count: null },
+    ] }));
+    const pending = pendingSteps(notebook);
+    expect(pending).toEqual([{ cell: 1, step: 'un' }, { cell: 2, step: 'deux' }]);
+    expect(describePendingSteps(pending)).toBe('2 étapes restent à compléter : « un » (cellule 2), « deux » (cellule 3).');
+    expect(describePendingSteps(pending.slice(0, 1))).toBe('1 étape reste à compléter : « un » (cellule 2).');
+    expect(describePendingSteps(pending, 1)).toBe('2 étapes restent à compléter : « un » (cellule 2), et 1 autre.');
+    expect(describePendingSteps([])).toBeUndefined();
   });
 });
