@@ -4,7 +4,7 @@
  * weights' size and SHA-256, so a truncated or mismatched pair is detected on load.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import type { io as tfio } from '@tensorflow/tfjs-core';
@@ -12,6 +12,8 @@ import { loadNativeTf } from '../backend';
 import { modelDir, PROJECT_ROOT } from '../paths';
 import { writeTemporary } from './atomic';
 import { tfjsTopology } from './keras3';
+import { isKerasModelJson } from './keras/config';
+import { checkKerasFiles, loadKerasArchiveModel, loadKerasJsonModel } from './keras/load';
 import { checkedManifest, openWeightsFile, readOpenedFile, type OpenedWeightsFile } from './weights-paths';
 
 /** File name of the model description in the model folder. */
@@ -163,7 +165,8 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfio.Mod
     throw new Error(`${name} n'est pas un JSON valide (fichier tronqué ou modifié ?) : ${(error as Error).message}. Sauvegardez le modèle à nouveau.`);
   }
   if (!description || typeof description.modelTopology !== 'object' || description.modelTopology === null) {
-    throw new Error(`${name} ne décrit pas un modèle TensorFlow.js (champ « modelTopology » absent).`);
+    if (isKerasModelJson(description)) throw new Error(`${name} décrit un modèle Keras (to_json()) : chargez-le avec loadModel, qui lit aussi ses poids .weights.h5.`);
+    throw new Error(`${name} ne décrit pas un modèle TensorFlow.js (champ « modelTopology » absent) ni un modèle Keras.`);
   }
   const folder = dirname(jsonPath);
   const names = { json: name, folder: shown(folder) };
@@ -218,10 +221,86 @@ export function readModelArtifacts(jsonPathOrDir: string = modelDir()): tfio.Mod
   };
 }
 
-/** Loads a saved model (default modele/modele.json; also converted Keras 2 or 3 models), checked first; errors name the faulty file. */
+/** The formats `loadModel` reads: this project's (TensorFlow.js), Keras 3's JSON + .weights.h5 pair, a .keras file. */
+export type SavedModelFormat = 'tfjs' | 'keras-json' | 'keras-zip';
+
+/** A saved model found by `locateSavedModel`: its format and files (the JSON's text already read, bounded). */
+export interface LocatedModel {
+  readonly format: SavedModelFormat;
+  /** The model.json / modele.json (tfjs and keras-json). */
+  readonly jsonPath?: string;
+  /** Its text (keras-json). */
+  readonly text?: string;
+  /** The .keras file (keras-zip). */
+  readonly kerasPath?: string;
+}
+
+/** What each format is, in French, for messages and reports. */
+export const FORMAT_LABELS: Record<SavedModelFormat, string> = {
+  tfjs: 'TensorFlow.js (modele.json + modele.weights.bin)',
+  'keras-json': 'Keras 3 (modele.json de to_json() + modele.weights.h5 de save_weights())',
+  'keras-zip': 'Keras 3 (fichier .keras de model.save())',
+};
+
+/**
+ * Finds the saved model of a folder or file, recognised by content: a `.keras` file; a JSON that
+ * is a TensorFlow.js model.json (`modelTopology`) or a Keras description (`to_json()`, with its
+ * `<stem>.weights.h5` beside it). In a folder: modele.json, else modele.keras, else its only `.keras`.
+ */
+export function locateSavedModel(pathOrDir: string = modelDir()): LocatedModel {
+  if (/\.keras$/i.test(pathOrDir)) return { format: 'keras-zip', kerasPath: pathOrDir };
+  let jsonPath = pathOrDir;
+  if (!pathOrDir.endsWith('.json')) {
+    jsonPath = join(pathOrDir, MODEL_JSON);
+    if (!existsSync(jsonPath)) {
+      const keras = join(pathOrDir, 'modele.keras');
+      if (existsSync(keras)) return { format: 'keras-zip', kerasPath: keras };
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(pathOrDir).filter((entry) => /\.keras$/i.test(entry));
+      } catch {
+        // no folder: readModelArtifacts says so
+      }
+      if (entries.length === 1) return { format: 'keras-zip', kerasPath: join(pathOrDir, entries[0]) };
+      return { format: 'tfjs', jsonPath };
+    }
+  }
+  if (!existsSync(jsonPath)) return { format: 'tfjs', jsonPath };
+  const text = readModelJson(jsonPath, shown(jsonPath));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { format: 'tfjs', jsonPath };
+  }
+  return isKerasModelJson(parsed) ? { format: 'keras-json', jsonPath, text } : { format: 'tfjs', jsonPath };
+}
+
+/**
+ * Checks a saved model's files in any format without building it (see readModelArtifacts and
+ * checkKerasFiles); returns its format and the files read, as the user knows them. Throws French errors.
+ */
+export async function checkSavedModel(pathOrDir: string = modelDir()): Promise<{ format: SavedModelFormat; files: string[] }> {
+  const located = locateSavedModel(pathOrDir);
+  if (located.format === 'tfjs') {
+    const jsonPath = located.jsonPath ?? pathOrDir;
+    readModelArtifacts(jsonPath);
+    return { format: 'tfjs', files: [shown(jsonPath)] };
+  }
+  return { format: located.format, files: await checkKerasFiles(located, shown) };
+}
+
+/**
+ * Loads a saved model (default modele/), checked first; errors name the faulty file. Formats, by
+ * content: ours (modele.json + modele.weights.bin), converted Keras 2 or 3 models, the course's
+ * Keras 3 save (modele.json from to_json() + modele.weights.h5 from save_weights()) and .keras files.
+ */
 export async function loadModel(jsonPathOrDir: string = modelDir()): Promise<tfTypes.LayersModel> {
   const tf = loadNativeTf();
-  const artifacts = readModelArtifacts(jsonPathOrDir);
+  const located = locateSavedModel(jsonPathOrDir);
+  if (located.format === 'keras-json') return loadKerasJsonModel(located.jsonPath!, located.text!, shown);
+  if (located.format === 'keras-zip') return loadKerasArchiveModel(located.kerasPath!, shown);
+  const artifacts = readModelArtifacts(located.jsonPath ?? jsonPathOrDir);
   try {
     // Keras 3 descriptions (converted Keras models) are rewritten; ours and Keras 2's come back unchanged.
     return await tf.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: tfjsTopology(artifacts.modelTopology) as tfio.ModelArtifacts['modelTopology'] }));

@@ -99,7 +99,8 @@ export function checkWeightsPath(path: unknown, names: ManifestNames): asserts p
   if (path === '.') throw refused(names, path, 'ne nomme pas un fichier');
 }
 
-function notPlain(stats: Stats): string | undefined {
+/** Why `stats` is not a regular file, in French (a link, a folder, a FIFO...), or undefined when it is one. */
+export function notPlain(stats: Stats): string | undefined {
   if (stats.isFile()) return undefined;
   if (stats.isSymbolicLink()) return 'est un lien symbolique (un lien peut mener hors du dossier : il n’est pas suivi)';
   if (stats.isDirectory()) return 'est un dossier, pas un fichier';
