@@ -6,7 +6,7 @@ import { chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { stepOfMessage } from '../../../lib/exercise';
 import { describePendingSteps, pendingSteps } from '../../assignment/steps';
-import { defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook, type OutputLimits } from '../../runner';
+import { cellTags, defaultKernelArgv, executeNotebook, KernelClient, type CellResult, type ExecutionResult, type ExitInfo, type Notebook, type OutputLimits } from '../../runner';
 import type { GradingSpec } from '../spec';
 import { breachMessage, type LimitBreach, type SubmissionLimits, type SubmissionSandbox } from '../sandbox';
 import { kernelEnvironment } from '../scratch';
@@ -125,9 +125,17 @@ function breachFromRun(run: ExecutionResult | undefined, limits: SubmissionLimit
   return undefined;
 }
 
+/** The tag of cells the course marks optional (the 4-conv network): a failure there costs no points. */
+export const OPTIONAL_TAG = 'optionnel';
+
+function isOptional(notebook: Notebook, index: number): boolean {
+  const cell = notebook.cells[index];
+  return cell !== undefined && cellTags(cell).includes(OPTIONAL_TAG);
+}
+
 function storedProblems(notebook: Notebook): string | undefined {
   for (const [index, cell] of notebook.cells.entries()) {
-    if (cell.cell_type !== 'code' || !cell.source.trim()) continue;
+    if (cell.cell_type !== 'code' || !cell.source.trim() || isOptional(notebook, index)) continue;
     const error = cell.outputs.find((o) => o.output_type === 'error');
     if (error && error.output_type === 'error') return `cellule ${index + 1} : ${error.ename}: ${error.evalue}`;
     if (cell.execution_count === null) return `cellule ${index + 1} : jamais exécutée (le notebook rendu n’a pas été exécuté en entier)`;
@@ -152,14 +160,18 @@ export function judgeRun(ctx: GradingContext, key: NotebookKey): void {
     recordCheck(ctx, id, 0, `${state.file} : ${state.runProblem ?? 'non exécuté'}`);
     return;
   }
-  const failed = state.run.cells.find((c) => c.failed);
-  if (failed) {
+  const optional = (cell: CellResult) => isOptional(state.run!.notebook, cell.index);
+  const firstFailure = state.run.cells.find((c) => c.failed);
+  // A failure in the optional part counts only if it kept a required cell from running.
+  const requiredLeftOut = state.run.cells.some((c) => c.status === 'skipped' && c.skipReason !== 'tag' && c.skipReason !== 'empty' && !optional(c));
+  if (firstFailure && (!optional(firstFailure) || requiredLeftOut)) {
     const skipped = state.run.cells.filter((c) => c.status === 'skipped' && c.skipReason !== 'tag' && c.skipReason !== 'empty').length;
-    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(failed, ctx.spec.timeouts.cellSeconds)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.${pendingNote(state.submitted)}`);
+    recordCheck(ctx, id, 0, `${state.file}, ${cellFailure(firstFailure, ctx.spec.timeouts.cellSeconds)}${skipped ? ` (${skipped} cellule${skipped > 1 ? 's' : ''} suivante${skipped > 1 ? 's' : ''} non exécutée${skipped > 1 ? 's' : ''})` : ''}.${pendingNote(state.submitted)}`);
     return;
   }
   const ran = state.run.cells.filter((c) => c.status === 'ok').length;
-  recordCheck(ctx, id, 1, `${state.file} : ${ran} cellules exécutées sans erreur en ${(state.run.durationMs / 1000).toFixed(1)} s.`);
+  const optionalPart = firstFailure ? ` Partie optionnelle non faite (sans effet sur la note) : ${cellFailure(firstFailure, ctx.spec.timeouts.cellSeconds)}.` : '';
+  recordCheck(ctx, id, 1, `${state.file} : ${ran} cellules exécutées sans erreur en ${(state.run.durationMs / 1000).toFixed(1)} s.${optionalPart}`);
 }
 
 /** The step: executes (or inspects) classification then test_model. */

@@ -170,6 +170,10 @@ describe('the lab’s student version', () => {
     for (const cell of [13, 20]) expect(printed(run.notebook, cell - 1)).toMatch(/^Précision: 0\.\d+$/m);
     expect(printed(run.notebook, 21)).toContain('Modèle sauvegardé !');
     expect(existsSync(join(modelFolder, 'modele.json'))).toBe(true);
+    // The course marks that part optional: the grader's run check passes, saying it was not done.
+    const ctx = { spec: DEFAULT_SPEC, execute: true, checks: [], notebooks: { classification: { file: 'classification.ipynb', submitted: classification, run } } } as unknown as GradingContext;
+    judgeRun(ctx, 'classification');
+    expect(ctx.checks[0]).toMatchObject({ id: 'classification-runs', passed: true, message: expect.stringMatching(/Partie optionnelle non faite \(sans effet sur la note\) : cellule 26 : étape à compléter « les couches du réseau à quatre convolutions/) });
 
     // test_model with the model loaded, the photo prepared and the prediction made, the verdict not written.
     const testModel = studentNotebook(solution('test_model.ipynb'), 'test_model.ipynb', { solved: (n) => n < 3 }).notebook;
