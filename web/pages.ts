@@ -52,7 +52,7 @@ export function layout(title: string, current: string, body: string): string {
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} — Analyse d'image</title><style>${STYLE}</style>
 <script src="/static/plotly.min.js"></script><script>${DRAW_FIGURE}</script></head>
-<body><header><h1>Analyse d'image</h1><nav>${link('/', 'Classer une image')}${link('/donnees', 'Les données')}${link('/modele', 'Le modèle')}</nav></header>
+<body><header><h1>Analyse d'image</h1><nav>${link('/', 'Classer une image')}${link('/donnees', 'Les données')}${link('/modele', 'Le modèle')}${link('/dans-le-reseau', 'Dans le réseau')}</nav></header>
 <main>${body}</main></body></html>`;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The web app's HTTP server (node:http): the three French pages, the JSON API
- * (`POST /api/predict`, `GET /api/health`), and clear 4xx answers for bad uploads.
+ * The web app's HTTP server (node:http): the four French pages, the JSON API
+ * (`POST /api/predict`, `POST /api/inside`, `GET /api/health`), and clear 4xx answers for bad uploads.
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
 import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
 import { barFigure, confusionMatrixFigure, figureBox, fluidFigure, imageGridLayout, imageGridPng, probabilitiesFigure, type GreyImage } from '../lib/plot';
-import { grayPng, ImageReadError, PhotoTimeoutError } from '../lib/preprocess';
+import { grayPng, ImageReadError, PhotoTimeoutError, preprocessPixels, type PreprocessedPhoto } from '../lib/preprocess';
+import { insideBinary, insideJson, InsideModel, insidePage, insideScript, rawDrawing } from './inside';
 import { FormError, multipartBoundary, parseMultipart } from './multipart';
 import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
 import { HOW_TO_TRAIN, Predictor } from './predictor';
@@ -125,13 +126,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const limits = { maxUploadMB: Number(megabytes(maxUploadBytes).replace(',', '.')), maxMegapixels: Math.round(maxPixels / 1e6) };
   // Multipart headers and boundaries add a little to the file itself.
   const bodyLimit = maxUploadBytes + 64 * 1024;
+  // "Dans le réseau": the served model's layers, prepared once (web/inside.ts).
+  const inside = predictor.model ? new InsideModel(predictor.model, modelDir) : undefined;
+  let insideJs: string | undefined;
   let dataPageCache: Promise<string> | undefined;
   let samplesPng: Promise<Buffer> | undefined;
 
   const noModel = () => noModelNotice(predictor.problem ?? '', HOW_TO_TRAIN);
 
-  async function predictRoute(req: IncomingMessage, res: ServerResponse, details: boolean): Promise<void> {
-    if (!predictor.model) throw new HttpError(503, `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
+  /** The uploaded picture (multipart field « image ») prepared by the course's preprocessing, or a 4xx HttpError. */
+  async function uploadedPhoto(req: IncomingMessage): Promise<PreprocessedPhoto> {
+    if (!predictor.model) {
+      req.resume();
+      throw new HttpError(503, `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
+    }
     const boundary = multipartBoundary(req.headers['content-type']);
     if (!boundary) {
       req.resume();
@@ -150,15 +158,50 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const name = image.filename || 'image envoyée';
     if (image.data.length === 0) throw new HttpError(400, `l’image « ${name} » est vide (0 octet).`);
     if (image.data.length > maxUploadBytes) throw new HttpError(413, `fichier trop volumineux : ${megabytes(maxUploadBytes)} Mo au plus.`);
-    let photo;
     try {
-      photo = await pool.prepare(image.data, { maxPixels, maxAspectRatio, name });
+      return await pool.prepare(image.data, { maxPixels, maxAspectRatio, name });
     } catch (error) {
       if (error instanceof ImageReadError) throw new HttpError(/trop grande/.test(error.reason) ? 413 : 422, error.message);
       // 422, not 503: the same photo would take as long again, so waiting and retrying does not help.
       if (error instanceof PhotoTimeoutError) throw new HttpError(422, error.message);
       throw error;
     }
+  }
+
+  /**
+   * "Dans le réseau": a photo (multipart, as /api/predict) or the page's drawing as raw RGBA pixels
+   * (application/octet-stream, ?width=&height=), prepared by the same preprocessing; every layer's
+   * output in JSON, or binary with ?format=binary (web/inside.ts).
+   */
+  async function insideRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const started = performance.now();
+    let photo: PreprocessedPhoto;
+    if ((req.headers['content-type'] ?? '').startsWith('application/octet-stream')) {
+      if (!inside) {
+        req.resume();
+        throw new HttpError(503, `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
+      }
+      const body = await readBody(req, bodyLimit, maxUploadBytes);
+      try {
+        // A drawing is small (280 x 280): prepared here, it skips the round trip to a worker.
+        photo = preprocessPixels(rawDrawing(body, Number(url.searchParams.get('width')), Number(url.searchParams.get('height'))));
+      } catch (error) {
+        if (error instanceof RangeError) throw new HttpError(400, error.message);
+        throw error;
+      }
+    } else {
+      photo = await uploadedPhoto(req);
+    }
+    const result = inside!.compute(photo, performance.now() - started);
+    res.setHeader('server-timing', `prepare;dur=${result.timings.prepareMs.toFixed(2)}, model;dur=${result.timings.modelMs.toFixed(2)}`);
+    if (url.searchParams.get('format') !== 'binary') return sendJson(res, 200, insideJson(result));
+    const bytes = insideBinary(result);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'cache-control': 'no-store' });
+    res.end(bytes);
+  }
+
+  async function predictRoute(req: IncomingMessage, res: ServerResponse, details: boolean): Promise<void> {
+    const photo = await uploadedPhoto(req);
     const prediction = await predictor.predict(photo);
     if (!details) return sendJson(res, 200, prediction);
     const inputPng = `data:image/png;base64,${(await grayPng({ width: 28, height: 28, data: photo.display })).toString('base64')}`;
@@ -204,6 +247,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (req.method !== 'POST') throw new HttpError(405, 'utilisez POST (formulaire multipart, champ « image »).');
       return predictRoute(req, res, url.searchParams.get('details') === '1');
     }
+    if (path === '/api/inside') {
+      if (req.method !== 'POST') throw new HttpError(405, 'utilisez POST (formulaire multipart, champ « image », ou pixels RGBA bruts avec ?width=…&height=…).');
+      return insideRoute(req, res, url);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `méthode ${req.method} non prise en charge ici.`);
     if (path === '/api/health') {
       return sendJson(res, 200, { status: 'ok', model: predictor.model ? 'chargé' : 'absent', ...(predictor.problem ? { message: `${predictor.problem} ${HOW_TO_TRAIN}` } : {}), modelDir });
@@ -216,6 +263,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return;
     }
     if (path === '/') return sendHtml(res, 200, classifyPage(predictor.model ? '' : noModel(), limits));
+    if (path === '/dans-le-reseau') return sendHtml(res, 200, insidePage(inside, predictor.model ? '' : noModel(), limits));
+    if (path === '/static/inside.js') {
+      insideJs ??= insideScript();
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': Buffer.byteLength(insideJs), 'cache-control': 'no-cache' });
+      return void res.end(insideJs);
+    }
     if (path === '/donnees') {
       dataPageCache ??= dataRoute();
       dataPageCache.catch(() => (dataPageCache = undefined));
