@@ -247,12 +247,12 @@ Dessinez grand et au centre : tout le cadre devient l'image de 28 x 28, comme un
 <div class="inside">
   <div class="draw-column">
     <div class="pad">
-      <canvas id="drawing" width="280" height="280" tabindex="0" role="img" aria-roledescription="zone de dessin"
+      <canvas id="drawing" width="280" height="280" tabindex="0" role="application" aria-roledescription="zone de dessin"
         aria-label="Zone de dessin, 280 x 280. Au clavier : flèches pour déplacer le crayon (Maj + flèche : petits pas), Espace pour le poser ou le lever, Suppr pour tout effacer."
         aria-describedby="pen-state"></canvas>
       <canvas id="cursor" width="280" height="280" aria-hidden="true"></canvas>
     </div>
-    <p id="pen-state" class="hint">Souris, doigt ou stylet : dessinez. Clavier : cliquez ou tabulez dans le cadre, flèches pour bouger, Espace pour poser le crayon.</p>
+    <p id="pen-state" class="hint" aria-live="polite">Souris, doigt ou stylet : dessinez. Clavier : cliquez ou tabulez dans le cadre, flèches pour bouger, Espace pour poser le crayon.</p>
     <div class="tools">
       <button type="button" id="clear">Effacer</button>
       <label>Épaisseur <select id="thickness"><option value="12">fine</option><option value="24" selected>moyenne</option><option value="40">épaisse</option></select></label>
@@ -260,9 +260,10 @@ Dessinez grand et au centre : tout le cadre devient l'image de 28 x 28, comme un
     ${examples.length ? `<div class="tools" role="group" aria-label="Dessiner un exemple">Exemple : ${examples.map((example, i) => `<button type="button" class="example" data-example="${i}">${escapeHtml(example.name)}</button>`).join(' ')}</div>` : ''}
     <label id="drop" class="small-drop">Ou déposez une photo ici (cliquez pour en choisir une : ${limits.maxUploadMB} Mo, ${limits.maxMegapixels} mégapixels au plus).
       <input id="file" type="file" accept="image/png,image/jpeg,image/webp,image/gif" hidden></label>
+    <div class="tools"><button type="button" id="choose">Choisir une photo…</button></div>
     <figure class="input-figure"><canvas id="input" width="28" height="28" role="img" aria-label="Ce que voit le modèle, 28 x 28"></canvas>
       <figcaption>Ce que voit le modèle (28 x 28)</figcaption></figure>
-    <p id="verdict" aria-live="polite"></p>
+    <p id="verdict"></p>
     <p id="status" role="status"></p>
   </div>
   <div class="layers" id="layers">

@@ -156,9 +156,12 @@ needsChromium().describe('"Dans le réseau" in Chromium', () => {
       await page.click('button.example >> nth=0');
       expect((await settled(page, count)).input.some((value) => value > 0.5)).toBe(true);
 
-      // A dropped photo goes through the same preprocessing as on "Classer une image".
+      // A photo, chosen from the keyboard (the button opens the file chooser), goes through the same
+      // preprocessing as on "Classer une image".
       count = await updateCount(page);
-      await page.setInputFiles('#file', SAMPLE_PHOTOS[0]);
+      await page.focus('#choose');
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+      await chooser.setFiles(SAMPLE_PHOTOS[0]);
       const photo = await settled(page, count);
       expect(photo.input).toEqual(Array.from((await preprocessPhoto(SAMPLE_PHOTOS[0])).input));
       expect(await page.locator('#status').textContent()).toContain('pantalon.jpg');

@@ -164,6 +164,7 @@
     });
   }
   fileInput.addEventListener('change', function () { if (fileInput.files[0]) photo(fileInput.files[0]); });
+  document.getElementById('choose').addEventListener('click', function () { fileInput.click(); });
   drop.addEventListener('dragover', function (e) { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', function () { drop.classList.remove('over'); });
   drop.addEventListener('drop', function (e) { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) photo(e.dataTransfer.files[0]); });
