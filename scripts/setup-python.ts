@@ -1,6 +1,6 @@
 /**
  * `npm run setup:python`: the project's .venv/ with what the tests' reference comparisons need
- * (Keras on TensorFlow, NumPy, SciPy, Pillow, nbclient, nbformat), pinned to versions that pip's
+ * (Keras on TensorFlow, NumPy, SciPy, Pillow, nbclient, nbformat, ipykernel), pinned to versions that pip's
  * index serves. Idempotent: when every package is there at its pinned version it says so and changes
  * nothing. The lab never needs it; `.ci/run` runs it so that no test skips in CI.
  * `--check` only reports (exit 1 when something is missing); `--help` prints the usage.
@@ -39,6 +39,7 @@ export const TEST_PYTHON_PACKAGES: PinnedPackage[] = [
   { pip: 'nbclient', version: '0.11.0', module: 'nbclient', neededBy: 'tests/grading/runner/nbclient.test.ts' },
   { pip: 'nbformat', version: '5.11.1', module: 'nbformat', neededBy: 'tests/grading/runner/nbclient.test.ts' },
   { pip: 'jupyter_client', version: '8.10.0', module: 'jupyter_client', neededBy: 'nbclient' },
+  { pip: 'ipykernel', version: '7.4.0', module: 'ipykernel', neededBy: 'the python3 kernel of Python-edition notebooks (tests/grading/grader/python-edition.test.ts, npm run grade)' },
 ];
 
 /** The pip requirement strings, e.g. `keras==3.15.1`. */

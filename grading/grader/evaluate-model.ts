@@ -8,7 +8,7 @@ import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNativeTf } from '../../lib/backend';
 import { FASHION_CLASSES, labelsToOneHot, imagesToTensor, loadFashionMnist } from '../../lib/data';
-import { loadModel, readModelArtifacts } from '../../lib/io';
+import { checkSavedModel, FORMAT_LABELS, loadModel, type SavedModelFormat } from '../../lib/io';
 import { photosToTensor, preprocessPhoto } from '../../lib/preprocess';
 import { confusionMatrix, evaluate, predictClasses } from '../../lib/train';
 
@@ -27,7 +27,7 @@ export interface ProbeStage {
 
 /** What the child finds out about a saved model. */
 export interface ModelProbe {
-  files: ProbeStage & { weightsBytes?: number };
+  files: ProbeStage & { weightsBytes?: number; format?: SavedModelFormat };
   architecture?: ProbeStage & { inputShape?: (number | null)[]; outputShape?: (number | null)[]; activation?: string; parameters?: number; layers?: string[] };
   evaluation?: { loss: number; accuracy: number; confusion: number[][]; images: number; seconds: number };
   predictions?: { file: string; classIndex: number; label: string; probability: number }[];
@@ -49,12 +49,18 @@ export async function probeModel(request: ModelProbeRequest): Promise<ModelProbe
   if (weightsBytes > request.maxModelBytes) {
     return { files: { ok: false, message: `le dossier du modèle pèse ${(weightsBytes / 1e6).toFixed(1)} Mo, plus que la limite de ${(request.maxModelBytes / 1e6).toFixed(0)} Mo.`, weightsBytes } };
   }
+  // Any format loadModel reads: this project's (size and checksum checked), Keras 3's pair or .keras (HDF5 and zip checked).
+  let saved: Awaited<ReturnType<typeof checkSavedModel>>;
   try {
-    readModelArtifacts(request.modelDir);
+    saved = await checkSavedModel(request.modelDir);
   } catch (error) {
     return { files: { ok: false, message: (error as Error).message, weightsBytes } };
   }
-  const probe: ModelProbe = { files: { ok: true, message: 'modele.json et ses poids sont présents, de la taille annoncée, somme de contrôle juste.', weightsBytes } };
+  const message =
+    saved.format === 'tfjs'
+      ? 'modele.json et ses poids sont présents, de la taille annoncée, somme de contrôle juste.'
+      : `modèle au format ${FORMAT_LABELS[saved.format]} : ${saved.files.map((f) => f.split('/').pop()).join(' et ')} lisible${saved.files.length > 1 ? 's' : ''}, fait${saved.files.length > 1 ? 's' : ''} de couches que le correcteur sait reconstruire.`;
+  const probe: ModelProbe = { files: { ok: true, message, weightsBytes, format: saved.format } };
 
   const tf = loadNativeTf();
   let model: import('@tensorflow/tfjs-node').LayersModel;

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { SubmissionIdentity } from './identity';
 import type { IntegrityFlag } from './integrity';
-import { type CheckResult, type GradingContext, type GradingStep } from './steps/context';
+import type { SavedModelFormat } from '../../lib/io/model';
+import { type CheckResult, type Edition, type GradingContext, type GradingStep } from './steps/context';
 import { compareReportedAccuracy, compareTestModelPredictions } from './steps/compare-outputs';
 import { executeNotebooks } from './steps/execute-notebooks';
 import { probeModel } from './steps/probe-model';
@@ -44,6 +45,10 @@ export interface SubmissionGrade {
   checks: CheckResult[];
   /** The notebooks were run by the grader (false: stored outputs graded). */
   executed: boolean;
+  /** Which edition of the course was graded (the classification notebook's kernel); absent means TypeScript. */
+  edition?: Edition;
+  /** The saved model's format, when the grader could read it. */
+  modelFormat?: SavedModelFormat;
   sandbox: SandboxMode;
   durationMs: number;
   accuracy?: number;
@@ -103,7 +108,7 @@ export async function gradeSubmission(submissionDir: string, who: string | Submi
   const base = { id, name: identity.name, participant: identity.participant, folder: identity.folder, flags: [] as IntegrityFlag[], maxScore: maxScore(options.spec), executed: options.execute, sandbox: options.sandbox.mode };
   if (!existsSync(submissionDir) || !statSync(submissionDir).isDirectory()) {
     const checks = CHECK_IDS.map((checkId) => failedCheck(options.spec, checkId, `Soumission introuvable : ${submissionDir} n’est pas un dossier.`));
-    return { ...base, score: 0, passed: false, checks, durationMs: 0, notes: [] };
+    return { ...base, edition: 'typescript', score: 0, passed: false, checks, durationMs: 0, notes: [] };
   }
   const scratch = prepareScratch(submissionDir, options.scratchRoot, `${options.index + 1}-${id}`, {
     // Stored outputs speak of the student's photos; a run classifies the grader's.
@@ -143,6 +148,8 @@ export async function gradeSubmission(submissionDir: string, who: string | Submi
   const evaluation = ctx.probe?.evaluation;
   return {
     ...base,
+    edition: ctx.edition ?? 'typescript',
+    modelFormat: ctx.probe?.files.format,
     flags,
     score: Math.round(ctx.checks.reduce((sum, c) => sum + c.points, 0) * 100) / 100,
     passed: ctx.checks.every((c) => c.passed),

@@ -13,7 +13,7 @@ export interface ClassReport {
   submissions: SubmissionGrade[];
 }
 
-/** grades.json: `{ submissions: [ { id, name, participant, folder, score, maxScore, passed, checks: [...], flags: [...] } ] }` plus run facts (instructor-facing: flags name classmates). */
+/** grades.json: `{ submissions: [ { id, name, participant, folder, score, maxScore, passed, checks: [...], edition, modelFormat, flags: [...] } ] }` plus run facts (instructor-facing: flags name classmates). */
 export function gradesJson(report: ClassReport): string {
   const submissions = report.submissions.map((s) => ({
     id: s.id,
@@ -27,6 +27,8 @@ export function gradesJson(report: ClassReport): string {
     accuracy: s.accuracy ?? null,
     loss: s.loss ?? null,
     executed: s.executed,
+    edition: s.edition ?? 'typescript',
+    modelFormat: s.modelFormat ?? null,
     sandbox: s.sandbox,
     durationSeconds: Math.round(s.durationMs / 100) / 10,
     notes: s.notes,

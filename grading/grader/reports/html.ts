@@ -4,6 +4,8 @@ import type { IntegrityFlag, IntegrityFlagKind } from '../integrity';
 import type { SubmissionGrade } from '../pipeline';
 import type { CheckId } from '../spec';
 import type { ClassReport } from './data';
+import { FORMAT_LABELS } from '../../../lib/io/model';
+import { EDITION_LABELS } from '../steps/context';
 
 /** What each check verifies, in the students' words. */
 export const CHECK_TITLES: Record<CheckId, string> = {
@@ -74,9 +76,10 @@ export function feedbackPage(grade: SubmissionGrade, report: Pick<ClassReport, '
     .map((c) => `<tr><td class="${c.passed ? 'ok' : 'ko'}">${c.passed ? '✔' : '✘'}</td><td><strong>${htmlEscape(CHECK_TITLES[c.id] ?? c.id)}</strong><br>${htmlEscape(c.message)}</td><td class="num">${formatNumber(c.points)} / ${formatNumber(c.maxPoints)}</td></tr>`)
     .join('\n');
   const how = grade.executed ? 'Les notebooks ont été exécutés par le correcteur' : 'Les sorties enregistrées dans les notebooks ont été corrigées (sans les exécuter)';
+  const edition = `édition ${EDITION_LABELS[grade.edition ?? 'typescript']}${grade.modelFormat ? `, modèle ${FORMAT_LABELS[grade.modelFormat]}` : ''}`;
   const parts = [
     `<h1>${htmlEscape(grade.name)}</h1>`,
-    `<p class="sub">${htmlEscape(report.title)}${grade.participant ? ` · participant n° ${htmlEscape(grade.participant)}` : ''} · corrigée le ${new Date(report.gradedAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' })} · ${how}.</p>`,
+    `<p class="sub">${htmlEscape(report.title)}${grade.participant ? ` · participant n° ${htmlEscape(grade.participant)}` : ''} · corrigée le ${new Date(report.gradedAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' })} · ${how} · ${htmlEscape(edition)}.</p>`,
     `<p class="score">${formatNumber(grade.score)} <small>/ ${formatNumber(grade.maxScore)} points</small> ${verdict}</p>`,
     `<h2>Vérifications</h2>\n<table><tr><th></th><th>Ce qui est vérifié, et ce que le correcteur a trouvé</th><th>Points</th></tr>\n${rows}\n</table>`,
   ];

@@ -4,10 +4,11 @@
  * they pass the memory, process or disk limit, and everything they started is killed when the
  * submission is done. See choose.ts for which isolation is used and why.
  */
-import { chownSync, lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { KernelProcess } from '../../runner';
 import { dataDir, PROJECT_ROOT } from '../../../lib/paths';
+import { VENV_DIR } from '../../../scripts/python-env';
 import { BWRAP, bubblewrapArgs, insidePath, nodeInstallation, SANDBOX_HOME, type Mount } from './bubblewrap';
 import type { SandboxChoice, SandboxMode } from './choose';
 import { diskUsage } from './disk';
@@ -23,6 +24,23 @@ export { diskUsage, type DiskUsage } from './disk';
 const WATCH_INTERVAL_MS = 250;
 const DISK_EVERY = 4;
 
+/**
+ * The project's .venv (the Python edition's kernel and packages), and the Python installation its
+ * interpreter links to (pyvenv.cfg's `home`) when that is not under /usr (pyenv, a tarball in /opt...).
+ */
+function venvMounts(): Mount[] {
+  if (!existsSync(VENV_DIR)) return [];
+  const mounts: Mount[] = [{ host: VENV_DIR, inside: VENV_DIR }];
+  try {
+    const home = /^home\s*=\s*(.+)$/m.exec(readFileSync(join(VENV_DIR, 'pyvenv.cfg'), 'utf8'))?.[1].trim();
+    const prefix = home ? dirname(realpathSync(home)) : undefined;
+    if (prefix && prefix !== '/usr' && !prefix.startsWith('/usr/')) mounts.push({ host: prefix, inside: prefix });
+  } catch {
+    // no pyvenv.cfg or a dangling home: the kernel will say it cannot start
+  }
+  return mounts;
+}
+
 /** The project files code inside a bubblewrap sandbox may read, at their own path. */
 function courseMounts(): Mount[] {
   const same = (host: string): Mount => ({ host, inside: host });
@@ -37,6 +55,8 @@ function courseMounts(): Mount[] {
     same(join(PROJECT_ROOT, 'grading', 'runner', 'tslab-preload.cjs')),
     same(join(PROJECT_ROOT, 'grading', 'grader', 'evaluate-model.ts')),
     same(dataDir()),
+    // The Python edition's kernel (ipykernel, Keras) and its packages, when npm run setup:python made them.
+    ...venvMounts(),
     // Notebooks import `./lib/...` from their own folder, as in the project.
     { host: join(PROJECT_ROOT, 'lib'), inside: `${SANDBOX_HOME}/lib` },
     { host: join(PROJECT_ROOT, 'node_modules'), inside: `${SANDBOX_HOME}/node_modules` },

@@ -15,6 +15,12 @@ export interface CheckResult {
   message: string;
 }
 
+/** The course's two editions: TypeScript (tslab, TensorFlow.js) and Python (ipykernel, Keras). */
+export type Edition = 'typescript' | 'python';
+
+/** Each edition as the reports name it. */
+export const EDITION_LABELS: Record<Edition, string> = { typescript: 'TypeScript (noyau tslab, TensorFlow.js)', python: 'Python (noyau python3, Keras)' };
+
 /** Which notebook of the submission. */
 export type NotebookKey = 'classification' | 'testModel';
 
@@ -45,6 +51,8 @@ export interface GradingContext {
   /** Where this submission's executed notebooks are written, if anywhere. */
   outputDir?: string;
   notebooks: Partial<Record<NotebookKey, NotebookState>>;
+  /** Which edition of the course the classification notebook is (its kernel's language); set by validate-notebooks. */
+  edition?: Edition;
   probe?: ModelProbe;
   /** The probe could not run (crash, time or memory limit). */
   probeProblem?: string;

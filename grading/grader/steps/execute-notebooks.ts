@@ -11,6 +11,8 @@ import type { GradingSpec } from '../spec';
 import { breachMessage, type LimitBreach, type SubmissionLimits, type SubmissionSandbox } from '../sandbox';
 import { kernelEnvironment } from '../scratch';
 import { recordCheck, type GradingContext, type NotebookKey } from './context';
+import { kernelNameOf, linkCourseData, linkJupyterIpcSockets, pythonEnvironment, pythonKernel, type PythonKernel } from './python-kernel';
+import { notebookEdition } from './validate-notebooks';
 
 const CHECK_OF: Record<NotebookKey, 'classification-runs' | 'test-model-runs'> = { classification: 'classification-runs', testModel: 'test-model-runs' };
 
@@ -55,19 +57,21 @@ export function outputLimitsOf(spec: GradingSpec): OutputLimits {
   return { cellLines: spec.output.cellLines, cellBytes: spec.output.cellMb * 1e6, notebookBytes: spec.output.notebookMb * 1e6 };
 }
 
-/** Starts the project's TypeScript kernel inside a submission's sandbox, working in its scratch folder. */
-export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, options: { startupTimeoutMs: number; outputLimits?: OutputLimits; modelFolder?: string }): Promise<KernelClient> {
-  const { startupTimeoutMs, outputLimits, modelFolder } = options;
+/** Starts a kernel inside a submission's sandbox, working in its scratch folder: the project's TypeScript kernel, or `python` (a Python kernel's command, see python-kernel.ts). */
+export async function startGradingKernel(sandbox: SubmissionSandbox, scratchDir: string, options: { startupTimeoutMs: number; outputLimits?: OutputLimits; modelFolder?: string; python?: PythonKernel }): Promise<KernelClient> {
+  const { startupTimeoutMs, outputLimits, modelFolder, python } = options;
+  const env = kernelEnvironment(sandbox.inside(scratchDir), modelFolder);
   const kernel = await KernelClient.start({
-    argv: gradingKernelArgv(),
+    argv: python ? python.argv : gradingKernelArgv(),
     outputLimits,
     cwd: scratchDir,
-    env: kernelEnvironment(sandbox.inside(scratchDir), modelFolder),
+    env: python ? pythonEnvironment(env) : env,
     // The connection folder stays in the temporary folder (short socket paths) and is mounted into the sandbox.
     transport: sandbox.transport,
     sendInterrupt: (kernelProcess) => sandbox.sendInterrupt(kernelProcess),
     startupTimeoutMs,
     wrapCommand: (argv, where) => {
+      if (python && sandbox.transport === 'ipc') linkJupyterIpcSockets(where.connectionFile);
       if (sandbox.uid !== undefined) for (const path of [where.connectionDir, where.connectionFile]) chownSync(path, sandbox.uid, sandbox.uid);
       return sandbox.wrap(argv, { cwd: scratchDir, writable: [where.connectionDir] });
     },
@@ -84,12 +88,20 @@ export async function runNotebook(ctx: GradingContext, key: NotebookKey): Promis
   ctx.onProgress?.(`exécution de ${state.file}`);
   const started = Date.now();
   const notebookTimeoutMs = spec.timeouts.notebookSeconds * 1000;
+  // The Python edition runs on the kernel its metadata names (ipykernel of the project's .venv).
+  const edition = notebookEdition(state.submitted);
+  const python = edition === 'python' ? pythonKernel(kernelNameOf(state.submitted)) : undefined;
+  if (edition === 'python' && !python) {
+    state.runProblem = `notebook Python (noyau « ${kernelNameOf(state.submitted)} ») : aucun noyau Python avec ipykernel et Keras n’est installé pour le correcteur (npm run setup:python), ou corrigez avec --no-execute.`;
+    return;
+  }
+  if (python) linkCourseData(scratch.dir);
   const limited = await sandbox.withLimits(async () => {
     let kernel: KernelClient;
     try {
-      kernel = await startGradingKernel(sandbox, scratch.dir, { startupTimeoutMs: Math.min(120_000, notebookTimeoutMs), outputLimits: outputLimitsOf(spec), modelFolder: spec.modelDir });
+      kernel = await startGradingKernel(sandbox, scratch.dir, { startupTimeoutMs: Math.min(120_000, notebookTimeoutMs), outputLimits: outputLimitsOf(spec), modelFolder: spec.modelDir, python });
     } catch (error) {
-      return { problem: `le noyau TypeScript n’a pas démarré : ${(error as Error).message.split('\n')[0]}` };
+      return { problem: `le noyau ${python ? 'Python' : 'TypeScript'} n’a pas démarré : ${(error as Error).message.split('\n')[0]}` };
     }
     try {
       const run = await executeNotebook(state.submitted!, {

@@ -11,6 +11,7 @@ import { kerasModelJson, kerasWeightsLocations, loadH5wasm, readKerasArchive, to
 import { buildModel } from '../../../lib/models';
 import { temporaryFolder } from '../../helpers/fixtures';
 import { needsPython } from '../../helpers/tools';
+import { Predictor } from '../../../web/predictor';
 
 const tf = loadNativeTf();
 const FIXTURE = join(__dirname, 'keras_course.py');
@@ -89,6 +90,14 @@ describe('Keras 3 saves, read and written in TypeScript', () => {
     await saveKerasModel(model, alone, { format: 'keras', stem: 'mon-modele' });
     expect(locateSavedModel(alone)).toMatchObject({ format: 'keras-zip' });
     expect(await checkSavedModel(alone)).toMatchObject({ format: 'keras-zip' });
+  });
+
+  it('the web app serves a Keras save (its Predictor goes through loadModel)', async () => {
+    const folder = join(dir, 'web');
+    await saveKerasModel(buildModel('one-conv'), folder);
+    const predictor = await Predictor.load(folder);
+    expect(predictor.problem).toBeUndefined();
+    expect(predictor.model!.outputs[0].shape).toEqual([null, 10]);
   });
 
   it('saves functional models too (the transfer notebook builds them)', async () => {
