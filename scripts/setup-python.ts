@@ -40,6 +40,9 @@ export const TEST_PYTHON_PACKAGES: PinnedPackage[] = [
   { pip: 'nbformat', version: '5.11.1', module: 'nbformat', neededBy: 'tests/grading/runner/nbclient.test.ts' },
   { pip: 'jupyter_client', version: '8.10.0', module: 'jupyter_client', neededBy: 'nbclient' },
   { pip: 'ipykernel', version: '7.4.0', module: 'ipykernel', neededBy: 'the python3 kernel of Python-edition notebooks (tests/grading/grader/python-edition.test.ts, npm run grade)' },
+  // The course's Python notebooks read the CSVs with pandas and plot with matplotlib: graded with execution, they need both.
+  { pip: 'pandas', version: '3.0.6', module: 'pandas', neededBy: 'Python-edition notebooks graded with execution (tests/grading/grader/python-edition.test.ts)' },
+  { pip: 'matplotlib', version: '3.11.2', module: 'matplotlib', neededBy: 'Python-edition notebooks graded with execution (tests/grading/grader/python-edition.test.ts)' },
 ];
 
 /** The pip requirement strings, e.g. `keras==3.15.1`. */

@@ -30,26 +30,23 @@ function notebook(cells: Cell[]): string {
   });
 }
 
-/** The course's classification notebook, Python edition (Fashion-MNIST read with NumPy instead of pandas, one epoch on 3000 images). */
+/** The course's classification notebook, Python edition (pandas and matplotlib as in the course; one epoch on 3000 images). */
 const CLASSIFICATION = notebook([
   { cell_type: 'markdown', source: '# Classification (édition Python)' },
   {
     cell_type: 'code',
-    source: `import itertools, os
-import numpy as np
+    source: `import os
+import pandas as pd
+import matplotlib.pyplot as plt
 import tensorflow as tf
 import keras
 
-def lire_csv(chemin, lignes=None):
-    with open(chemin) as fichier:
-        next(fichier)
-        texte = ''.join(itertools.islice(fichier, lignes)) if lignes else fichier.read()
-    valeurs = np.fromstring(texte.strip().replace('\\n', ','), dtype=np.int64, sep=',').reshape(-1, 785)
-    X = valeurs[:, 1:].reshape(-1, 28, 28, 1).astype('float32') / 255
-    return X, tf.keras.utils.to_categorical(valeurs[:, 0], 10)
-
-X_apprentissage, y_apprentissage = lire_csv('datas/fashion-mnist_train.csv', 3000)
-X_test, y_test = lire_csv('datas/fashion-mnist_test.csv')
+observations_apprentissage = pd.read_csv('datas/fashion-mnist_train.csv', nrows=3000)
+observations_test = pd.read_csv('datas/fashion-mnist_test.csv')
+X_apprentissage = observations_apprentissage.iloc[:, 1:].to_numpy().reshape(-1, 28, 28, 1).astype('float32') / 255
+y_apprentissage = keras.utils.to_categorical(observations_apprentissage.iloc[:, 0], 10)
+X_test = observations_test.iloc[:, 1:].to_numpy().reshape(-1, 28, 28, 1).astype('float32') / 255
+y_test = keras.utils.to_categorical(observations_test.iloc[:, 0], 10)
 print(X_apprentissage.shape, X_test.shape)`,
   },
   {
@@ -73,6 +70,14 @@ historique_apprentissage = reseauNeurone1Convolution.fit(X_apprentissage, y_appr
     source: `evaluation = reseauNeurone1Convolution.evaluate(X_test, y_test, verbose=0)
 print('Erreur:', evaluation[0])
 print('Précision:', evaluation[1])`,
+  },
+  {
+    cell_type: 'code',
+    source: `%matplotlib inline
+plt.plot(historique_apprentissage.history['accuracy'], label='Apprentissage')
+plt.title('Précision du modèle')
+plt.legend()
+plt.show()`,
   },
   {
     cell_type: 'code',
@@ -124,7 +129,7 @@ for fichier in sorted(os.listdir('images')):
 ]);
 
 // The .venv of npm run setup:python: Keras for the student's side, ipykernel for the grader's kernel, nbclient to execute.
-const python = needsPython(['keras', 'tensorflow', 'ipykernel', 'nbclient', 'PIL'], 'KERAS_PYTHON');
+const python = needsPython(['keras', 'tensorflow', 'ipykernel', 'nbclient', 'PIL', 'pandas', 'matplotlib'], 'KERAS_PYTHON');
 
 python.describe('a Python-edition submission (Keras 3, the course\'s modele.json + modele.weights.h5)', () => {
   const { dir, cleanup } = temporaryFolder();
