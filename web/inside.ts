@@ -196,6 +196,16 @@ export function rawDrawing(body: Buffer, width: number, height: number): RawImag
   return { width, height, channels: 4, data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
 }
 
+/** The served model prepared for the page, or why it cannot be shown layer by layer (a French sentence); never throws. */
+export function insideModelFor(model: tfTypes.LayersModel | undefined, modelDir: string): { inside?: InsideModel; problem?: string } {
+  if (!model) return {};
+  try {
+    return { inside: new InsideModel(model, modelDir) };
+  } catch (error) {
+    return { problem: `le modèle ne peut pas être montré couche par couche : ${(error as Error).message}` };
+  }
+}
+
 /** The page's script, read once from web/static/inside.js. */
 export function insideScript(): string {
   return readFileSync(join(__dirname, 'static', 'inside.js'), 'utf8');

@@ -10,7 +10,7 @@ import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
 import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
 import { barFigure, confusionMatrixFigure, figureBox, fluidFigure, imageGridLayout, imageGridPng, probabilitiesFigure, type GreyImage } from '../lib/plot';
 import { grayPng, ImageReadError, PhotoTimeoutError, preprocessPixels, type PreprocessedPhoto } from '../lib/preprocess';
-import { insideBinary, insideJson, InsideModel, insidePage, insideScript, rawDrawing } from './inside';
+import { insideBinary, insideJson, insideModelFor, insidePage, insideScript, rawDrawing } from './inside';
 import { FormError, multipartBoundary, parseMultipart } from './multipart';
 import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
 import { HOW_TO_TRAIN, Predictor } from './predictor';
@@ -127,7 +127,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Multipart headers and boundaries add a little to the file itself.
   const bodyLimit = maxUploadBytes + 64 * 1024;
   // "Dans le réseau": the served model's layers, prepared once (web/inside.ts).
-  const inside = predictor.model ? new InsideModel(predictor.model, modelDir) : undefined;
+  const { inside, problem: insideProblem } = insideModelFor(predictor.model, modelDir);
   let insideJs: string | undefined;
   let dataPageCache: Promise<string> | undefined;
   let samplesPng: Promise<Buffer> | undefined;
@@ -179,7 +179,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if ((req.headers['content-type'] ?? '').startsWith('application/octet-stream')) {
       if (!inside) {
         req.resume();
-        throw new HttpError(503, `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
+        throw new HttpError(503, insideProblem ?? `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
       }
       const body = await readBody(req, bodyLimit, maxUploadBytes);
       try {
@@ -192,7 +192,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } else {
       photo = await uploadedPhoto(req);
     }
-    const result = inside!.compute(photo, performance.now() - started);
+    if (!inside) throw new HttpError(503, insideProblem ?? 'pas de modèle.');
+    const result = inside.compute(photo, performance.now() - started);
     res.setHeader('server-timing', `prepare;dur=${result.timings.prepareMs.toFixed(2)}, model;dur=${result.timings.modelMs.toFixed(2)}`);
     if (url.searchParams.get('format') !== 'binary') return sendJson(res, 200, insideJson(result));
     const bytes = insideBinary(result);
@@ -263,7 +264,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return;
     }
     if (path === '/') return sendHtml(res, 200, classifyPage(predictor.model ? '' : noModel(), limits));
-    if (path === '/dans-le-reseau') return sendHtml(res, 200, insidePage(inside, predictor.model ? '' : noModel(), limits));
+    if (path === '/dans-le-reseau') {
+      const notice = !predictor.model ? noModel() : insideProblem ? `<p class="notice">${escapeHtml(insideProblem)}</p>` : '';
+      return sendHtml(res, 200, insidePage(inside, notice, limits));
+    }
     if (path === '/static/inside.js') {
       insideJs ??= insideScript();
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': Buffer.byteLength(insideJs), 'cache-control': 'no-cache' });

@@ -7,7 +7,7 @@ import { saveModel } from '../../lib/io';
 import { buildModel } from '../../lib/models';
 import { preprocessPhoto } from '../../lib/preprocess';
 import { startServer } from '../../web/server';
-import { base64Float32, readInsideBinary, type InsideAnswer } from '../../web/inside';
+import { base64Float32, insideModelFor, readInsideBinary, type InsideAnswer } from '../../web/inside';
 import { temporaryFolder } from '../helpers/fixtures';
 import { directProbabilities, postImage, SAMPLE_PHOTOS, sampleBytes, serverWithModel, serverWithoutModel } from './helpers';
 
@@ -102,6 +102,13 @@ describe('"Dans le réseau" with other models', () => {
     } finally {
       await empty.cleanup();
     }
+  });
+
+  it('never fails the server over a model it cannot open layer by layer: it says why', () => {
+    expect(insideModelFor(undefined, '/x')).toEqual({});
+    const { inside, problem } = insideModelFor({ layers: [], outputs: [] } as never, '/x');
+    expect(inside).toBeUndefined();
+    expect(problem).toMatch(/^le modèle ne peut pas être montré couche par couche : /);
   });
 
   it('names the digits for the MNIST digits model', async () => {
