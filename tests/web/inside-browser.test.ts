@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type FileChooser, type Page } from 'playwright-core';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../lib/backend';
 import { DIGIT_CLASSES, FASHION_CLASSES } from '../../lib/data';
@@ -89,6 +89,9 @@ needsChromium().describe('"Dans le réseau" in Chromium', () => {
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
+      // File choosers are intercepted from the start (listening just before the key can come too late).
+      const choosers: FileChooser[] = [];
+      page.on('filechooser', (chooser) => choosers.push(chooser));
       await page.goto(`${server.running.url}/dans-le-reseau`);
       expect(await page.locator('nav a[aria-current="page"]').textContent()).toBe('Dans le réseau');
       // The empty drawing first: every layer drawn, ten probabilities listed with the garments' names.
@@ -160,8 +163,10 @@ needsChromium().describe('"Dans le réseau" in Chromium', () => {
       // preprocessing as on "Classer une image".
       count = await updateCount(page);
       await page.focus('#choose');
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-      await chooser.setFiles(SAMPLE_PHOTOS[0]);
+      await page.keyboard.press('Enter');
+      for (let waited = 0; choosers.length === 0 && waited < 10_000; waited += 50) await page.waitForTimeout(50);
+      expect(choosers).toHaveLength(1);
+      await choosers[0].setFiles(SAMPLE_PHOTOS[0]);
       const photo = await settled(page, count);
       expect(photo.input).toEqual(Array.from((await preprocessPhoto(SAMPLE_PHOTOS[0])).input));
       expect(await page.locator('#status').textContent()).toContain('pantalon.jpg');
