@@ -17,6 +17,8 @@ export interface ModelProbeRequest {
   modelDir: string;
   imagesDir: string;
   maxModelBytes: number;
+  /** Prepare the photos as the Python course's Pillow code does (a Python-edition test_model): no EXIF orientation, transparency turned black. */
+  asPythonCourse?: boolean;
 }
 
 /** One stage's verdict. */
@@ -100,7 +102,7 @@ export async function probeModel(request: ModelProbeRequest): Promise<ModelProbe
   const photos = readdirSync(request.imagesDir).filter((f) => /\.(png|jpe?g|webp|gif)$/i.test(f)).sort();
   probe.predictions = [];
   for (const file of photos) {
-    const input = photosToTensor(tf, [await preprocessPhoto(join(request.imagesDir, file))]);
+    const input = photosToTensor(tf, [await preprocessPhoto(join(request.imagesDir, file), { asPythonCourse: request.asPythonCourse })]);
     const probabilities = Array.from(tf.tidy(() => (model.predict(input) as import('@tensorflow/tfjs-node').Tensor).dataSync()));
     input.dispose();
     const classIndex = probabilities.indexOf(Math.max(...probabilities));

@@ -33,6 +33,8 @@ export interface DecodeOptions {
   maxAspectRatio?: number;
   /** Stop libvips' decoding after this many milliseconds (sharp's timeout, in whole seconds rounded up; default: none). */
   timeoutMs?: number;
+  /** Read the photo as the Python course's Pillow code does: EXIF orientation ignored and, in preprocessPhoto, alpha dropped (a transparent background turns black; a transparent GIF pixel gets its decoded colour, not Pillow's palette entry). Default false. */
+  asPythonCourse?: boolean;
 }
 
 /** Default limit on a photo's pixels (100 megapixels): a phone photo has 12 to 50. */
@@ -184,7 +186,8 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
     // failOn 'error' refuses a cut-off file instead of returning a half-grey picture, as Pillow does.
     // sharp's own pixel limit stays on, in case the header understated the size.
     const limitInputPixels = Number.isFinite(maxPixels) ? Math.ceil(maxPixels) : false;
-    let pipeline = sharp(bytes, { limitInputPixels, failOn: 'error', pages: 1, ignoreIcc: true }).autoOrient();
+    let pipeline = sharp(bytes, { limitInputPixels, failOn: 'error', pages: 1, ignoreIcc: true });
+    if (!options.asPythonCourse) pipeline = pipeline.autoOrient();
     // libvips checks its clock itself, so a decode running past the limit stops even where no one can interrupt it.
     if (Number.isFinite(timeoutMs)) pipeline = pipeline.timeout({ seconds: Math.min(3600, Math.ceil(timeoutMs / 1000)) });
     // Without this, libvips would convert CMYK through a colour profile; Pillow uses a plain formula.

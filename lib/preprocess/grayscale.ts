@@ -20,13 +20,16 @@ function luma(r: number, g: number, b: number): number {
   return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
 }
 
+/** What becomes of transparency: laid over white (this project), or dropped as Pillow's `convert('L')` does (the Python course). */
+export type Transparency = 'over-white' | 'dropped';
+
 /**
  * Grey levels as Pillow's `convert('L')`. One deliberate difference with the course: pixels are first
  * laid over white according to their alpha (as `white.paste(image, mask=alpha)` would), because
  * `convert('L')` drops alpha and so turns a transparent background black — the model would then
- * see a bright square instead of a garment.
+ * see a bright square instead of a garment. `dropped` gives the course's pixels exactly.
  */
-export function toGrayscale(image: RawImage): GrayImage {
+export function toGrayscale(image: RawImage, transparency: Transparency = 'over-white'): GrayImage {
   const { width, height, channels, data } = image;
   const pixels = width * height;
   if (data.length !== pixels * channels) {
@@ -40,11 +43,11 @@ export function toGrayscale(image: RawImage): GrayImage {
       out.set(data);
       break;
     case 2:
-      for (let i = 0, p = 0; i < pixels; i++, p += 2) out[i] = data[p + 1] === 255 ? data[p] : overWhite(data[p], data[p + 1]);
+      for (let i = 0, p = 0; i < pixels; i++, p += 2) out[i] = data[p + 1] === 255 || transparency === 'dropped' ? data[p] : overWhite(data[p], data[p + 1]);
       break;
     case 4:
       for (let i = 0, p = 0; i < pixels; i++, p += 4) {
-        const alpha = data[p + 3];
+        const alpha = transparency === 'dropped' ? 255 : data[p + 3];
         out[i] =
           alpha === 255
             ? luma(data[p], data[p + 1], data[p + 2])

@@ -9,13 +9,13 @@ import type * as Tfjs from '@tensorflow/tfjs-node';
 import sharp from 'sharp';
 import { centerOnCanvas, invertAndScale } from './canvas';
 import { decodeImage, type DecodeOptions, type RawImage } from './decode';
-import { toGrayscale, type GrayImage } from './grayscale';
+import { toGrayscale, type GrayImage, type Transparency } from './grayscale';
 import { fitLongestSide, resizeLanczos } from './lanczos';
 import { sharpen } from './sharpen';
 
 export { centerOnCanvas, invertAndScale } from './canvas';
 export { DEFAULT_MAX_PIXELS, ImageReadError, PhotoTimeoutError, decodeImage, type DecodeOptions, type DecodedImage, type PhotoFormat, type RawImage } from './decode';
-export { toGrayscale, type GrayImage } from './grayscale';
+export { toGrayscale, type GrayImage, type Transparency } from './grayscale';
 export { axisWeights, fitLongestSide, resizeLanczos, roundHalfEven, type AxisWeights } from './lanczos';
 export { lumaRgb, resampleHorizontal } from './wasm';
 export { sharpen } from './sharpen';
@@ -46,8 +46,8 @@ export interface PreprocessedPhoto {
 export type PreprocessOptions = DecodeOptions;
 
 /** The course's preprocessing on pixels already decoded (any size, 1 to 4 channels). */
-export function preprocessPixels(image: RawImage): PreprocessedPhoto {
-  const gray = toGrayscale(image);
+export function preprocessPixels(image: RawImage, transparency: Transparency = 'over-white'): PreprocessedPhoto {
+  const gray = toGrayscale(image, transparency);
   const resized = fitLongestSide(gray.width, gray.height, CONTENT_SIDE);
   const garment = sharpen(resizeLanczos(gray, resized.width, resized.height));
   const canvas = centerOnCanvas(garment, INPUT_SIDE, 255);
@@ -66,7 +66,7 @@ export function preprocessPixels(image: RawImage): PreprocessedPhoto {
  * Throws an ImageReadError with a French message naming the file when it cannot be used.
  */
 export async function preprocessPhoto(input: string | Buffer, options: PreprocessOptions = {}): Promise<PreprocessedPhoto> {
-  return preprocessPixels(await decodeImage(input, options));
+  return preprocessPixels(await decodeImage(input, options), options.asPythonCourse ? 'dropped' : 'over-white');
 }
 
 /** Stacks prepared photos into the model's input tensor [n, 28, 28, 1], with the tf module the caller loaded. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ModelProbe, ModelProbeRequest } from '../evaluate-model';
 import { PROJECT_ROOT } from '../../../lib/paths';
 import { kernelEnvironment } from '../scratch';
+import { notebookEdition } from './validate-notebooks';
 import { accuracyFraction } from '../spec';
 import { recordCheck, type GradingContext } from './context';
 
@@ -22,6 +23,8 @@ export async function runProbe(ctx: GradingContext): Promise<{ probe?: ModelProb
     modelDir: sandbox.inside(join(scratch.dir, spec.modelDir)),
     imagesDir: sandbox.inside(join(scratch.dir, 'images')),
     maxModelBytes: spec.limits.modelMb * 1e6,
+    // test_model's verdicts are compared with the grader's: the same photo preparation as the student's edition.
+    asPythonCourse: notebookEdition(ctx.notebooks.testModel?.submitted) === 'python',
   };
   // From the project's folder with its tsconfig: a tsconfig.json the notebook wrote in its own folder
   // could otherwise remap the evaluation's imports (tsconfig "paths") to code of the student's.

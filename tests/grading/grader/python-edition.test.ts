@@ -134,14 +134,14 @@ const python = needsPython(['keras', 'tensorflow', 'ipykernel', 'nbclient', 'PIL
 python.describe('a Python-edition submission (Keras 3, the course\'s modele.json + modele.weights.h5)', () => {
   const { dir, cleanup } = temporaryFolder();
   const submission = join(dir, 'classe', 'alice');
-  // The course's own preprocessing turns a transparent background black (the TypeScript edition makes it white):
-  // the grader's photos here are the opaque ones, on which both editions see the same pixels.
+  // All the course's photos, the transparent one included: the course's Pillow code turns its background black
+  // (the TypeScript edition makes it white), and the grader prepares photos as the student's edition does.
   const photos = join(dir, 'photos');
   let kerasAccuracy = NaN;
   beforeAll(() => {
     mkdirSync(submission, { recursive: true });
     mkdirSync(photos);
-    for (const file of readdirSync(join(PROJECT_ROOT, 'images')).filter((f) => !f.includes('transparent'))) copyFileSync(join(PROJECT_ROOT, 'images', file), join(photos, file));
+    for (const file of readdirSync(join(PROJECT_ROOT, 'images'))) copyFileSync(join(PROJECT_ROOT, 'images', file), join(photos, file));
     writeFileSync(join(submission, 'classification.ipynb'), CLASSIFICATION);
     writeFileSync(join(submission, 'test_model.ipynb'), TEST_MODEL);
     // The student's folder, as in the course: the data in datas/, the photos in images/.

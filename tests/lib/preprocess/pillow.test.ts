@@ -62,10 +62,13 @@ pillowPython.describe('exactness against Pillow running the course code', () => 
   const { dir, cleanup } = temporaryFolder('analyse-image-pillow-');
   afterAll(cleanup);
 
-  it('gives the same 784 input values as Pillow, on every image', async () => {
+  it.each([
+    ['with its two improvements (EXIF orientation, transparency over white)', false],
+    ['as the Python course opens it (asPythonCourse: no orientation, alpha dropped)', true],
+  ])('gives the same 784 input values as Pillow, on every image, %s', async (_how, asPythonCourse) => {
     const python = pillowPython.python!;
     const cases = await makeCases(dir);
-    const run = spawnSync(python, [REFERENCE, ...cases.map((c) => c.file)], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 120_000 });
+    const run = spawnSync(python, [REFERENCE, ...(asPythonCourse ? ['--as-course'] : []), ...cases.map((c) => c.file)], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 120_000 });
     if (run.status !== 0) throw new Error(`${python} ${REFERENCE} failed: ${run.stderr || run.error?.message}`);
     const [header, ...lines] = run.stdout.trim().split('\n');
     const pillow: string = JSON.parse(header).pillow;
@@ -78,7 +81,7 @@ pillowPython.describe('exactness against Pillow running the course code', () => 
       const expected = JSON.parse(lines[i]) as { canvas: number[]; input: number[]; error?: string };
       if (expected.error) throw new Error(`Pillow could not read ${testCase.what}: ${expected.error}`);
       if (testCase.tall && !tallLikeUs) continue;
-      const ours = await preprocessPhoto(testCase.file);
+      const ours = await preprocessPhoto(testCase.file, { asPythonCourse });
       compared++;
       let worst = 0;
       let pixels = 0;
@@ -89,6 +92,12 @@ pillowPython.describe('exactness against Pillow running the course code', () => 
       if (pixels) mismatches.push(`${testCase.what}: ${pixels} values differ, up to ${worst} grey level(s)`);
     }
     console.log(`Pillow ${pillow} (${python}): ${compared - mismatches.length}/${compared} images identical${compared < cases.length ? `; ${cases.length - compared} very tall one(s) skipped, resized otherwise before Pillow 12.2` : ''}.`);
-    expect(mismatches).toEqual([]);
+    if (!asPythonCourse) {
+      expect(mismatches).toEqual([]);
+      return;
+    }
+    // Pillow's convert('L') of a palette GIF gives a transparent pixel its palette colour, which libvips does
+    // not expose (it decodes such pixels to RGBA): the one case asPythonCourse does not reproduce.
+    expect(mismatches.filter((m) => !/, [24] channel\(s\), \w+, gif: /.test(m))).toEqual([]);
   });
 });

@@ -1,13 +1,15 @@
 """The course's photo preprocessing with Pillow, to compare lib/preprocess against.
 
-Usage: python pillow_reference.py IMAGE...
+Usage: python pillow_reference.py [--as-course] IMAGE...
 Prints the Pillow version on the first line, then one JSON object per image:
 {"canvas": [784 ints, the 28x28 canvas before inversion], "input": [784 floats, the model's input]}
 (or {"error": "..."} when Pillow cannot open the image).
 
 The three course functions are copied as the course writes them. Before them come the two
 deliberate improvements of lib/preprocess, so that the comparison is like for like: the EXIF
-orientation is applied, and transparent pixels are laid over white.
+orientation is applied, and transparent pixels are laid over white. With --as-course, images are
+opened exactly as the course does (no orientation, alpha dropped by convert("L")), to compare with
+lib/preprocess's `asPythonCourse` option.
 """
 import json
 import warnings
@@ -56,17 +58,18 @@ def open_like_lib_preprocess(path):
     return image
 
 
-def preprocess(path):
-    image = open_like_lib_preprocess(path).convert("L")
+def preprocess(path, as_course=False):
+    image = (Image.open(path) if as_course else open_like_lib_preprocess(path)).convert("L")
     canvas = create_centered_image(resize_with_aspect_ratio(image, 20), 28)
     return {"canvas": list(canvas.tobytes()), "input": normalize_pixels(canvas).reshape(-1).tolist()}
 
 
 if __name__ == "__main__":
     print(json.dumps({"pillow": PIL.__version__}))
-    for path in sys.argv[1:]:
+    as_course = "--as-course" in sys.argv[1:]
+    for path in [arg for arg in sys.argv[1:] if arg != "--as-course"]:
         try:
-            print(json.dumps(preprocess(path)))
+            print(json.dumps(preprocess(path, as_course)))
         except Exception as error:  # one bad file must not hide the others' results
             print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
         sys.stdout.flush()
