@@ -211,17 +211,23 @@ export function insideScript(): string {
   return readFileSync(join(__dirname, 'static', 'inside.js'), 'utf8');
 }
 
-/** Examples the keyboard (or a click) can draw, as strokes in [0, 1] coordinates of the drawing area. */
-const EXAMPLES: Record<ModelLabels['dataset'], { name: string; strokes: number[][][] }[]> = {
+/** A line through points in [0, 1] coordinates of the drawing area, or the polygon they enclose, filled. */
+export interface ExampleShape {
+  points: [number, number][];
+  fill?: boolean;
+}
+
+/** Examples the keyboard (or a click) can draw: filled garments, as Fashion-MNIST shows them; digits as strokes. */
+const EXAMPLES: Record<ModelLabels['dataset'], { name: string; shapes: ExampleShape[] }[]> = {
   fashion: [
-    { name: 'un pantalon', strokes: [[[0.35, 0.12], [0.65, 0.12]], [[0.37, 0.12], [0.33, 0.9]], [[0.63, 0.12], [0.67, 0.9]], [[0.45, 0.3], [0.42, 0.9]], [[0.55, 0.3], [0.58, 0.9]], [[0.5, 0.14], [0.5, 0.3]]] },
-    { name: 'un T-shirt', strokes: [[[0.3, 0.2], [0.12, 0.38], [0.22, 0.48], [0.3, 0.4], [0.3, 0.85], [0.7, 0.85], [0.7, 0.4], [0.78, 0.48], [0.88, 0.38], [0.7, 0.2], [0.3, 0.2]], [[0.4, 0.35], [0.6, 0.35], [0.6, 0.75], [0.4, 0.75], [0.4, 0.35]], [[0.45, 0.5], [0.55, 0.5]], [[0.45, 0.62], [0.55, 0.62]]] },
-    { name: 'un sac', strokes: [[[0.18, 0.4], [0.82, 0.4], [0.82, 0.85], [0.18, 0.85], [0.18, 0.4]], [[0.35, 0.4], [0.38, 0.18], [0.62, 0.18], [0.65, 0.4]], [[0.3, 0.55], [0.7, 0.55]], [[0.3, 0.7], [0.7, 0.7]]] },
+    { name: 'un pantalon', shapes: [{ points: [[0.33, 0.1], [0.67, 0.1], [0.7, 0.9], [0.56, 0.9], [0.5, 0.32], [0.44, 0.9], [0.3, 0.9]], fill: true }] },
+    { name: 'un T-shirt', shapes: [{ points: [[0.36, 0.14], [0.44, 0.2], [0.56, 0.2], [0.64, 0.14], [0.9, 0.3], [0.8, 0.46], [0.7, 0.4], [0.7, 0.88], [0.3, 0.88], [0.3, 0.4], [0.2, 0.46], [0.1, 0.3]], fill: true }] },
+    { name: 'un sac', shapes: [{ points: [[0.14, 0.38], [0.86, 0.38], [0.82, 0.86], [0.18, 0.86]], fill: true }, { points: [[0.34, 0.4], [0.38, 0.16], [0.62, 0.16], [0.66, 0.4]] }] },
   ],
   digits: [
-    { name: 'un 1', strokes: [[[0.38, 0.25], [0.52, 0.12], [0.52, 0.88]]] },
-    { name: 'un 7', strokes: [[[0.25, 0.15], [0.75, 0.15], [0.42, 0.88]]] },
-    { name: 'un 0', strokes: [[[0.5, 0.12], [0.72, 0.25], [0.76, 0.5], [0.72, 0.75], [0.5, 0.88], [0.28, 0.75], [0.24, 0.5], [0.28, 0.25], [0.5, 0.12]]] },
+    { name: 'un 1', shapes: [{ points: [[0.38, 0.25], [0.52, 0.12], [0.52, 0.88]] }] },
+    { name: 'un 7', shapes: [{ points: [[0.25, 0.15], [0.75, 0.15], [0.42, 0.88]] }] },
+    { name: 'un 0', shapes: [{ points: [[0.5, 0.12], [0.72, 0.25], [0.76, 0.5], [0.72, 0.75], [0.5, 0.88], [0.28, 0.75], [0.24, 0.5], [0.28, 0.25], [0.5, 0.12]] }] },
   ],
   other: [],
 };

@@ -140,8 +140,17 @@
     button.addEventListener('click', function (event) {
       var example = config.examples[Number(button.dataset.example)];
       whiteCanvas();
-      example.strokes.forEach(function (stroke) {
-        var points = stroke.map(function (p) { return { x: p[0] * SIDE, y: p[1] * SIDE }; });
+      example.shapes.forEach(function (shape) {
+        var points = shape.points.map(function (p) { return { x: p[0] * SIDE, y: p[1] * SIDE }; });
+        if (shape.fill) {
+          ctx.fillStyle = 'black';
+          ctx.beginPath();
+          ctx.moveTo(points[0].x, points[0].y);
+          for (var j = 1; j < points.length; j++) ctx.lineTo(points[j].x, points[j].y);
+          ctx.closePath();
+          ctx.fill();
+          return;
+        }
         dot(points[0]);
         for (var i = 1; i < points.length; i++) segment(points[i - 1], points[i]);
       });
