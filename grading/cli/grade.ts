@@ -17,6 +17,10 @@ import { makeScratchRoot } from '../grader/scratch';
 import { DEFAULT_SPEC, loadSpec, maxScore, type GradingSpec } from '../grader/spec';
 import { gradeInput, openGradingInput } from '../lms/input';
 import { readWorksheet, writeMoodleFiles } from '../lms/moodle';
+import { writeGradebook } from '../cluster/gradebook';
+import { defaultShardCount, DEFAULT_MAX_SHARDS, gradeOnSlurm } from '../cluster/run-slurm';
+import { ClusterOptionError, parseShard, selectShard, shardLabel } from '../cluster/shard';
+import { makeShardReport, writeShardReport } from '../cluster/shard-report';
 
 const USAGE = `Correcteur automatique du TP « Analyse d'image ».
 
@@ -45,6 +49,21 @@ Options :
   --keep-scratch     garder les dossiers de travail (pour déboguer)
   --print-spec       afficher le barème effectif (JSON) et quitter
   -h, --help         cette aide
+
+Répartir la correction (plusieurs machines, voir aussi npm run grade:merge -- --help) :
+  --shard i/N        ne corriger que le fragment i sur N de la classe (chaque soumission va au fragment
+                     que donne l’empreinte SHA-256 de son identifiant : ajouter un étudiant ne déplace
+                     personne) ; --report reçoit les rapports du fragment et shard.json, à fusionner
+  --slurm            corriger la classe en un tableau de tâches Slurm (sbatch, une tâche par fragment,
+                     chacune dans son bac à sable), attendre sa fin (squeue, sacct) et fusionner dans
+                     --report ; fragments, script et journaux dans <report>/fragments/
+  --shards N         nombre de tâches avec --slurm (défaut : une par soumission, au plus ${DEFAULT_MAX_SHARDS})
+  --partition P      partition Slurm (défaut : celle du cluster)
+  --cpus-per-task C  cœurs par tâche (défaut : 1)
+  --time T           temps maximal par tâche, au format de sbatch (minutes, HH:MM:SS, J-HH:MM…)
+  Avec --slurm, le dossier de la classe, le barème (--spec), les photos (--images), le dossier des
+  rapports et ce projet doivent être sur un système de fichiers que voient les nœuds, au même chemin
+  (sur une seule machine, c’est le cas).
 
 La soumission n'est jamais modifiée : elle est copiée dans un dossier de travail. Le modèle
 sauvegardé est évalué par le correcteur lui-même sur les 10 000 images de test.
@@ -81,6 +100,12 @@ async function main(): Promise<number> {
       'moodle-worksheet': { type: 'string' },
       'keep-scratch': { type: 'boolean', default: false },
       'print-spec': { type: 'boolean', default: false },
+      shard: { type: 'string' },
+      slurm: { type: 'boolean', default: false },
+      shards: { type: 'string' },
+      partition: { type: 'string' },
+      'cpus-per-task': { type: 'string' },
+      time: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -113,18 +138,47 @@ async function main(): Promise<number> {
     throw new UsageError('--moodle-worksheet : aucune soumission n’a de numéro de participant Moodle (dossiers « Nom Prénom_123456_assignsubmission_file_ ») ; donnez le zip « Télécharger tous les travaux remis » du devoir.');
   }
   for (const line of input.messages) console.error(line);
+  if (values.slurm && values.shard) throw new UsageError('--slurm et --shard s’excluent : --slurm lance lui-même un --shard par tâche.');
+  if (values.shard && worksheet) throw new UsageError('--moodle-worksheet va avec la fusion des fragments (un fragment ne voit qu’une part de la classe) : npm run grade:merge -- <fragments>... --report <dossier> --moodle-worksheet <feuille.csv>.');
+  if (!values.slurm && (values.shards ?? values.partition ?? values['cpus-per-task'] ?? values.time) !== undefined) throw new UsageError('--shards, --partition, --cpus-per-task et --time vont avec --slurm.');
+  if (values.slurm) {
+    // Each task runs this same CLI on its shard: the options it needs, with absolute paths (the nodes' working folder differs).
+    const taskArgs = [
+      ...(execute ? [] : ['--no-execute']),
+      ...(values.jobs ? ['--jobs', String(jobs)] : []),
+      ...(values.timeout ? ['--timeout', values.timeout] : []),
+      ...(values.spec ? ['--spec', resolve(values.spec)] : []),
+      ...(values.images ? ['--images', resolve(values.images)] : []),
+      '--sandbox', values.sandbox!,
+      ...(values['keep-scratch'] ? ['--keep-scratch'] : []),
+    ];
+    const shards = values.shards === undefined ? defaultShardCount(submissions.length) : Math.round(positive(values.shards, '--shards')!);
+    const cpus = values['cpus-per-task'] === undefined ? undefined : Math.round(positive(values['cpus-per-task'], '--cpus-per-task')!);
+    try {
+      const result = await gradeOnSlurm({ classDir: target, classGiven: positionals[0], reportDir, submissions, gradeArgs: taskArgs, slurm: { shards, partition: values.partition, cpusPerTask: cpus, time: values.time }, worksheet });
+      if (!result.ok) return result.exitCode;
+      return await writeGradebook(reportDir, result.merged.report, { worksheet, moodle: input.moodle });
+    } finally {
+      input.cleanup();
+    }
+  }
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  const mine = shard ? selectShard(submissions, shard) : submissions;
+  const processStartedAt = Math.round(performance.timeOrigin);
   // The grader evaluates every model natively: fail now, with the fix, rather than once per student.
   loadNativeTf();
   const sandbox = chooseSandbox(values.sandbox as SandboxMode | 'auto');
 
-  console.error(`${submissions.length} soumission${submissions.length > 1 ? 's' : ''} à corriger (${execute ? 'notebooks exécutés' : 'sorties enregistrées, sans exécution'}, ${jobs} en parallèle, barème sur ${maxScore(spec)} points).`);
+  if (shard) console.error(`Fragment ${shardLabel(shard)} : ${mine.length} soumission${mine.length > 1 ? 's' : ''} sur les ${submissions.length} de la classe.`);
+  console.error(`${mine.length} soumission${mine.length > 1 ? 's' : ''} à corriger (${execute ? 'notebooks exécutés' : 'sorties enregistrées, sans exécution'}, ${jobs} en parallèle, barème sur ${maxScore(spec)} points).`);
   console.error(`Isolation : ${sandbox.reason}.\n`);
   const scratchRoot = makeScratchRoot();
   const progress = new ClassProgress();
   let grades;
+  const gradingStartedAt = Date.now();
   try {
     grades = await gradeInput(
-      submissions,
+      mine,
       { spec, execute, sandbox, jobs, scratchRoot, outputRoot: execute ? resolve(reportDir, 'executed') : undefined, imagesDir: values.images ? resolve(values.images) : undefined, keepScratch: values['keep-scratch'] },
       (event) => progress.handle(event),
     );
@@ -133,15 +187,23 @@ async function main(): Promise<number> {
     if (!values['keep-scratch']) rmSync(scratchRoot, { recursive: true, force: true });
   }
   // Class-level: identical weights or notebooks across submissions, flagged (never penalised).
-  grades = await flagIntegrity(grades, submissions, spec);
+  // A shard sees only its share: the class-level flags are computed at the merge, over the whole class.
+  if (!shard) grades = await flagIntegrity(grades, submissions, spec);
   input.cleanup();
   const flagged = grades.filter((g) => g.flags.length).length;
-  const report = { title: spec.title, gradedAt: new Date().toISOString(), executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, submissions: grades };
+  const gradedAt = new Date().toISOString();
+  const report = { title: spec.title, gradedAt, executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, submissions: grades };
   const written = writeReports(reportDir, report);
   // Output adapter: the worksheet filled in and the feedback zip, for Moodle's upload pages.
-  const moodle = worksheet || input.moodle ? await writeMoodleFiles(reportDir, report, worksheet) : undefined;
+  // A shard's Moodle files would hold a part of the class: they are written at the merge.
+  const moodle = !shard && (worksheet || input.moodle) ? await writeMoodleFiles(reportDir, report, worksheet) : undefined;
+  if (shard) {
+    const classIds = submissions.map((s) => s.id);
+    written.push(writeShardReport(reportDir, makeShardReport({ shard, classDir: target, classGiven: positionals[0], classIds, spec, gradedAt, executed: execute, sandbox: sandbox.mode, sandboxReason: sandbox.reason, timings: { processStartedAt, gradingStartedAt, finishedAt: Date.now() }, grades, argv: process.argv.slice(2), cwd: process.cwd() })));
+  }
   console.log(`\n${summaryTable(grades)}\n`);
-  console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre, ou sorties tronquées ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre, ni de sortie tronquée.');
+  if (shard) console.log(`Intégrité : les poids ou notebooks identiques se cherchent sur toute la classe, à la fusion (npm run grade:merge)${flagged ? ` ; ${flagged} soumission${flagged > 1 ? 's' : ''} de ce fragment ${flagged > 1 ? 'ont' : 'a'} une sortie tronquée` : ''}.`);
+  else console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre, ou sorties tronquées ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre, ni de sortie tronquée.');
   console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/${moodle ? ', moodle/' : ''}).`);
   for (const line of moodle?.messages ?? []) console.log(line);
   const internal = grades.filter((g) => g.internalError);
@@ -153,7 +215,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    const message = error instanceof UsageError ? `${error.message}\nVoir npm run grade -- --help.` : (error as Error).message;
+    const message = error instanceof UsageError || error instanceof ClusterOptionError ? `${error.message}\nVoir npm run grade -- --help.` : (error as Error).message;
     console.error(`Correcteur : ${message}`);
     process.exit(2);
   },
