@@ -1,17 +1,25 @@
 /**
- * "Dans le réseau": the served model seen from inside. The server computes, for one prepared
- * picture (a drawing sent as the canvas' raw pixels, or a dropped photo, both through the photo
- * preprocessing), the output of every convolution, pooling and dense layer, and sends them as
- * float32 (binary for the page, base64 in JSON for other clients); the page (web/static/inside.js) draws them. Computing here rather than in the browser keeps the very
- * preprocessing and TensorFlow engine of the notebooks (see README: measured latencies).
+ * "Dans le réseau": the served model seen from inside. The page computes in the browser: it
+ * prepares the drawing with lib/preprocess bundled for the browser (web/static/preprocess.js,
+ * `npm run build:inside`) and runs the served model (GET /dans-le-reseau/modele.json, poids.bin)
+ * with TensorFlow.js from node_modules (GET /static/tf.min.js), every convolution, pooling and
+ * dense layer at once. The server computes the same for photos (their decoding stays sharp's), for
+ * the first picture while TensorFlow.js loads, and for ?calcul=serveur: POST /api/inside takes a
+ * photo or the canvas' raw pixels and answers with the layers as float32 (binary for the page,
+ * base64 in JSON otherwise). README: the latencies measured for both designs.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../lib/backend';
+import { readModelArtifacts } from '../lib/io';
+import { tfjsTopology } from '../lib/io/keras3';
 import type { PreprocessedPhoto, RawImage } from '../lib/preprocess';
 import { LAYER_KIND_FR, layerActivations, layerKind, modelLabels, type LayerKind, type ModelLabels } from '../lib/theory';
 import { escapeHtml, layout } from './pages';
+
+/** Name of the weights file of the model the page loads (GET /dans-le-reseau/poids.bin). */
+export const BROWSER_WEIGHTS = 'poids.bin';
 
 /** The layers the page shows: convolutions, poolings and dense layers (dropout, flatten and normalisation are left out). */
 const SHOWN: readonly LayerKind[] = ['convolution', 'pooling', 'dense'];
@@ -111,6 +119,26 @@ export class InsideModel {
     layerActivations(loadNativeTf(), model, new Float32Array(784));
   }
 
+  private browserFiles?: { json: string; weights: Buffer };
+
+  /**
+   * The model as the page's TensorFlow.js loads it: modele.json with the topology in TensorFlow.js'
+   * vocabulary (Keras 3 saves rewritten) and one weights file, `poids.bin`, read and checked once.
+   */
+  browserModel(): { json: string; weights: Buffer } {
+    if (!this.browserFiles) {
+      const artifacts = readModelArtifacts(this.modelDir);
+      const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
+      const json = JSON.stringify({
+        format: artifacts.format ?? 'layers-model',
+        modelTopology: tfjsTopology(artifacts.modelTopology),
+        weightsManifest: [{ paths: [BROWSER_WEIGHTS], weights: artifacts.weightSpecs ?? [] }],
+      });
+      this.browserFiles = { json, weights };
+    }
+    return this.browserFiles;
+  }
+
   /** Every shown layer's output and the probabilities for one prepared picture. */
   compute(photo: PreprocessedPhoto, prepareMs = 0): InsideResult {
     const started = performance.now();
@@ -206,9 +234,9 @@ export function insideModelFor(model: tfTypes.LayersModel | undefined, modelDir:
   }
 }
 
-/** The page's script, read once from web/static/inside.js. */
-export function insideScript(): string {
-  return readFileSync(join(__dirname, 'static', 'inside.js'), 'utf8');
+/** One of the page's scripts of web/static/ (inside.js, preprocess.js). */
+export function insideScript(file = 'inside.js'): string {
+  return readFileSync(join(__dirname, 'static', file), 'utf8');
 }
 
 /** A line through points in [0, 1] coordinates of the drawing area, or the polygon they enclose, filled. */
@@ -237,7 +265,14 @@ export function insidePage(inside: InsideModel | undefined, notice: string, limi
   const what = inside?.labels.dataset === 'digits' ? 'un chiffre' : 'un vêtement';
   const examples = inside ? EXAMPLES[inside.labels.dataset] : [];
   const config = inside
-    ? { labels: inside.labels.labels, dataset: inside.labels.dataset, layers: inside.layers, examples }
+    ? {
+        labels: inside.labels.labels,
+        dataset: inside.labels.dataset,
+        layers: inside.layers,
+        examples,
+        // The page computes in the browser once these are loaded (the server until then, and with ?calcul=serveur).
+        browser: { tf: '/static/tf.min.js', model: '/dans-le-reseau/modele.json' },
+      }
     : undefined;
   const json = JSON.stringify(config ?? null).replace(/</g, '\\u003c');
   const layerSections = (inside?.layers ?? [])
@@ -281,6 +316,7 @@ Dessinez grand et au centre : tout le cadre devient l'image de 28 x 28, comme un
       <figcaption>Ce que voit le modèle (28 x 28)</figcaption></figure>
     <p id="verdict"></p>
     <p id="status" role="status"></p>
+    <p id="engine" class="hint"></p>
   </div>
   <div class="layers" id="layers">
 ${layerSections}
@@ -311,6 +347,7 @@ button { font: inherit; padding: 0.3rem 0.8rem; }
 .bars .value { text-align: right; font-variant-numeric: tabular-nums; }
 </style>
 <script>window.INSIDE = ${json};</script>
+<script src="/static/preprocess.js"></script>
 <script src="/static/inside.js"></script>`,
   );
 }

@@ -10,7 +10,7 @@ import { FASHION_CLASSES, imageAt, loadFashionMnist } from '../lib/data';
 import { modelDir as defaultModelDir, PROJECT_ROOT } from '../lib/paths';
 import { barFigure, confusionMatrixFigure, figureBox, fluidFigure, imageGridLayout, imageGridPng, probabilitiesFigure, type GreyImage } from '../lib/plot';
 import { grayPng, ImageReadError, PhotoTimeoutError, preprocessPixels, type PreprocessedPhoto } from '../lib/preprocess';
-import { insideBinary, insideJson, insideModelFor, insidePage, insideScript, rawDrawing } from './inside';
+import { BROWSER_WEIGHTS, insideBinary, insideJson, insideModelFor, insidePage, insideScript, rawDrawing } from './inside';
 import { FormError, multipartBoundary, parseMultipart } from './multipart';
 import { classifyPage, dataPage, escapeHtml, messagePage, modelPage, noModelNotice } from './pages';
 import { HOW_TO_TRAIN, Predictor } from './predictor';
@@ -63,6 +63,8 @@ const SAMPLES_GRID = { columns: 10, scale: 3 };
 
 // plotly.js-dist ships plotly.js (and plotly.min.js in some versions): served from the project, no CDN.
 const PLOTLY_FILES = ['plotly.min.js', 'plotly.js'].map((file) => join(PROJECT_ROOT, 'node_modules', 'plotly.js-dist', file));
+// TensorFlow.js for the browser (« Dans le réseau »), from node_modules too.
+const TFJS_BUNDLE = join(PROJECT_ROOT, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js');
 
 /** An answer the API gives instead of a prediction: HTTP status and French message. */
 class HttpError extends Error {
@@ -128,7 +130,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const bodyLimit = maxUploadBytes + 64 * 1024;
   // "Dans le réseau": the served model's layers, prepared once (web/inside.ts).
   const { inside, problem: insideProblem } = insideModelFor(predictor.model, modelDir);
-  let insideJs: string | undefined;
+  const staticScripts: Record<string, string> = {};
   let dataPageCache: Promise<string> | undefined;
   let samplesPng: Promise<Buffer> | undefined;
 
@@ -268,10 +270,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const notice = !predictor.model ? noModel() : insideProblem ? `<p class="notice">${escapeHtml(insideProblem)}</p>` : '';
       return sendHtml(res, 200, insidePage(inside, notice, limits));
     }
-    if (path === '/static/inside.js') {
-      insideJs ??= insideScript();
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': Buffer.byteLength(insideJs), 'cache-control': 'no-cache' });
-      return void res.end(insideJs);
+    if (path === '/static/inside.js' || path === '/static/preprocess.js') {
+      const script = (staticScripts[path] ??= insideScript(path.slice('/static/'.length)));
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': Buffer.byteLength(script), 'cache-control': 'no-cache' });
+      return void res.end(script);
+    }
+    if (path === '/static/tf.min.js') {
+      // TensorFlow.js' browser bundle, from the tfjs that tfjs-node brings: served from the project, no CDN.
+      if (!existsSync(TFJS_BUNDLE)) throw new HttpError(500, 'TensorFlow.js est introuvable dans node_modules/@tensorflow/tfjs : relancez `npm install`.');
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=86400' });
+      createReadStream(TFJS_BUNDLE).on('error', () => res.destroy()).pipe(res);
+      return;
+    }
+    if (path === '/dans-le-reseau/modele.json' || path === `/dans-le-reseau/${BROWSER_WEIGHTS}`) {
+      if (!inside) throw new HttpError(503, insideProblem ?? `pas de modèle entraîné (${predictor.problem}) ${HOW_TO_TRAIN}`);
+      const files = inside.browserModel();
+      const json = path.endsWith('.json');
+      const body = json ? Buffer.from(files.json) : files.weights;
+      res.writeHead(200, { 'content-type': json ? 'application/json; charset=utf-8' : 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-cache' });
+      return void res.end(body);
     }
     if (path === '/donnees') {
       dataPageCache ??= dataRoute();

@@ -94,7 +94,10 @@ needsChromium().describe('"Dans le réseau" in Chromium', () => {
       page.on('filechooser', (chooser) => choosers.push(chooser));
       await page.goto(`${server.running.url}/dans-le-reseau`);
       expect(await page.locator('nav a[aria-current="page"]').textContent()).toBe('Dans le réseau');
-      // The empty drawing first: every layer drawn, ten probabilities listed with the garments' names.
+      // The empty drawing first (computed by the server while TensorFlow.js loads), then the page
+      // computes in the browser: the bundled preprocessing and TensorFlow.js on the served model.
+      await page.waitForFunction(() => (window as unknown as { insideStats: { backend?: string } }).insideStats.backend, undefined, { timeout: 30_000 });
+      expect(await page.locator('#engine').textContent()).toMatch(/^Calcul : dans votre navigateur \(TensorFlow\.js, (cpu|webgl), [\d.]+ ms par image\)\.$/);
       const blank = await settled(page);
       expect(blank.input.every((value) => value === 0)).toBe(true);
       expect(await page.locator('#probabilities li').count()).toBe(10);
@@ -114,7 +117,7 @@ needsChromium().describe('"Dans le réseau" in Chromium', () => {
       expect(drawn.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
 
       // The drawn picture reaches the model unchanged: the server's preprocessing of the canvas' own
-      // pixels gives the same 784 values, and the model's own probabilities for them.
+      // pixels gives the same 784 values as the page's, and the model's own probabilities for them.
       const expected = await preprocessPhoto(await canvasPng(page));
       expect(drawn.input).toEqual(Array.from(expected.input));
       modelProbabilities(server.model, expected.input).forEach((p, i) => expect(drawn.probabilities[i]).toBeCloseTo(p, 6));
@@ -171,9 +174,22 @@ needsChromium().describe('"Dans le réseau" in Chromium', () => {
       expect(photo.input).toEqual(Array.from((await preprocessPhoto(SAMPLE_PHOTOS[0])).input));
       expect(await page.locator('#status').textContent()).toContain('pantalon.jpg');
 
-      // Every update was measured, and the page raised no error.
-      const latencies = await page.evaluate(() => (window as unknown as { insideStats: { updates: { latency: number }[] } }).insideStats.updates.map((u) => u.latency));
-      expect(latencies.every((latency) => latency > 0 && latency < 5000)).toBe(true);
+      // Every update was measured, drawings computed in the browser, photos on the server.
+      const updates = await page.evaluate(() => (window as unknown as { insideStats: { updates: { latency: number; kind: string; where: string }[] } }).insideStats.updates);
+      expect(updates.every((update) => update.latency > 0 && update.latency < 5000)).toBe(true);
+      expect(new Set(updates.slice(1).map((update) => `${update.kind} ${update.where}`))).toEqual(new Set(['dessin navigateur', 'photo serveur']));
+
+      // With ?calcul=serveur, the drawing goes to the server as raw pixels: the same 784 values again.
+      await page.goto(`${server.running.url}/dans-le-reseau?calcul=serveur`);
+      await settled(page);
+      expect(await page.locator('#engine').textContent()).toBe('Calcul : sur le serveur.');
+      count = await updateCount(page);
+      await stroke(page, [[60, 200], [220, 80]]);
+      const onServer = await settled(page, count);
+      const prepared = await preprocessPhoto(await canvasPng(page));
+      expect(onServer.input).toEqual(Array.from(prepared.input));
+      modelProbabilities(server.model, prepared.input).forEach((p, i) => expect(onServer.probabilities[i]).toBeCloseTo(p, 6));
+      expect(await page.evaluate(() => (window as unknown as { insideStats: { updates: { where: string }[] } }).insideStats.updates.map((u) => u.where))).not.toContain('navigateur');
       expect(errors).toEqual([]);
     } finally {
       await browser.close();

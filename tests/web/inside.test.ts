@@ -1,7 +1,10 @@
 /** "Dans le réseau" on the real server: the page, and POST /api/inside for photos and raw drawings. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../../lib/backend';
+import { BUNDLE_PATH, bundleText } from '../../scripts/build-inside';
 import { DIGIT_CLASSES, FASHION_CLASSES } from '../../lib/data';
 import { saveModel } from '../../lib/io';
 import { buildModel } from '../../lib/models';
@@ -41,6 +44,25 @@ describe('"Dans le réseau" on the server', () => {
     const script = await fetch(`${server.running.url}/static/inside.js`);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     expect(await script.text()).toContain('insideStats');
+  });
+
+  it('serves what the page computes with: TensorFlow.js, the bundled preprocessing, the model and its weights', async () => {
+    const tfjs = await fetch(`${server.running.url}/static/tf.min.js`);
+    expect(tfjs.status).toBe(200);
+    expect((await tfjs.text()).length).toBeGreaterThan(1_000_000);
+    const bundle = await (await fetch(`${server.running.url}/static/preprocess.js`)).text();
+    expect(bundle).toBe(readFileSync(BUNDLE_PATH, 'utf8'));
+    // Parsed here: Response.json() would build its arrays in another realm than the test's (jest's vm).
+    const description = JSON.parse(await (await fetch(`${server.running.url}/dans-le-reseau/modele.json`)).text());
+    expect(description.weightsManifest[0].paths).toEqual(['poids.bin']);
+    const weights = Buffer.from(await (await fetch(`${server.running.url}/dans-le-reseau/poids.bin`)).arrayBuffer());
+    expect(weights.length).toBe(693_962 * 4);
+    // Loaded as the page loads it, the model predicts what the served one does.
+    const tf = loadNativeTf();
+    const copy = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: description.modelTopology, weightSpecs: description.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer }));
+    const x = tf.randomUniform([1, 28, 28, 1], 0, 1, 'float32', 3);
+    expect(Array.from((copy.predict(x) as tfTypes.Tensor).dataSync())).toEqual(Array.from((server.model.predict(x) as tfTypes.Tensor).dataSync()));
+    x.dispose();
   });
 
   it('answers a photo with its 784 prepared values, every layer and the model’s probabilities', async () => {
@@ -87,6 +109,21 @@ describe('"Dans le réseau" on the server', () => {
     const inside = (await (await postInside(server.running.url, sampleBytes(0), 'pantalon.jpg')).json()) as InsideAnswer;
     inside.probabilities.forEach((p, i) => expect(p).toBeCloseTo(predict.probabilities[i], 6));
     expect(Array.from(base64Float32(inside.input))).toEqual(Array.from((await preprocessPhoto(SAMPLE_PHOTOS[0])).input));
+  });
+});
+
+describe('the browser bundle of the preprocessing', () => {
+  it('is what `npm run build:inside` builds from lib/preprocess today', async () => {
+    expect(readFileSync(BUNDLE_PATH, 'utf8')).toBe(await bundleText());
+  });
+
+  it('gives the same 784 values as lib/preprocess, run without Node (no Buffer, no require)', async () => {
+    const { runInNewContext } = await import('node:vm');
+    const context: Record<string, unknown> = { atob: (text: string) => Buffer.from(text, 'base64').toString('latin1'), WebAssembly };
+    runInNewContext(readFileSync(BUNDLE_PATH, 'utf8'), context);
+    const { data, info } = await sharp(await drawingPng()).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const browser = (context.analyseImagePreprocess as { preprocessPixels(image: object): { input: Float32Array } }).preprocessPixels({ width: info.width, height: info.height, channels: 4, data: new Uint8Array(data) });
+    expect(Array.from(browser.input)).toEqual(Array.from((await preprocessPhoto(await drawingPng())).input));
   });
 });
 

@@ -1,7 +1,9 @@
-// "Dans le réseau" (web/inside.ts): drawing with mouse, touch, pen or keyboard; each change of the
-// drawing is sent as the canvas' RGBA pixels to POST /api/inside (the photo preprocessing, then the
-// model; a dropped photo goes there as a file), at most one request in flight (changes made
-// meanwhile go in the next one), and every layer is redrawn from the binary answer.
+// "Dans le réseau" (web/inside.ts): drawing with mouse, touch, pen or keyboard; at each change the
+// canvas' RGBA pixels are prepared by the course's preprocessing (web/static/preprocess.js, built
+// from lib/preprocess) and run through the served model by TensorFlow.js, here in the browser; until
+// it is loaded, or with ?calcul=serveur, they go to POST /api/inside instead (photos always do, for
+// the server's decoding). One computation at a time (changes made meanwhile go in the next one), and
+// every layer is redrawn.
 // window.insideStats keeps each update's stroke-to-update latency for the tests and the benchmark.
 (function () {
   'use strict';
@@ -196,8 +198,16 @@
     inFlight = true;
     var since = dirtySince;
     dirtySince = null;
-    // The canvas' own pixels (RGBA): the server prepares them as it prepares a decoded photo.
+    // The canvas' own pixels (RGBA): prepared as a decoded photo is, here or on the server.
     var pixels = ctx.getImageData(0, 0, SIDE, SIDE).data;
+    if (local) {
+      computeHere(pixels, since).then(function () {
+        inFlight = false;
+        if (dirtySince !== null) sendDrawing();
+        else stats.busy = false;
+      });
+      return;
+    }
     var body = new Blob([pixels], { type: 'application/octet-stream' });
     // The next drawing leaves as soon as this answer arrives, while this one is drawn and shown.
     var released = false;
@@ -231,7 +241,7 @@
           return new Promise(function (resolve) {
             requestAnimationFrame(function () {
               var done = performance.now();
-              stats.updates.push({ latency: done - since, roundTrip: done - sent, server: answer.timings, kind: kind });
+              stats.updates.push({ latency: done - since, roundTrip: done - sent, server: answer.timings, kind: kind, where: 'serveur' });
               if (stats.updates.length > 2000) stats.updates.shift();
               resolve();
             });
@@ -254,6 +264,101 @@
     header.input = view(header.input);
     header.layers.forEach(function (layer) { layer.values = view(layer.values); });
     return header;
+  }
+
+  // ---- computing in the browser: the bundled preprocessing, then TensorFlow.js on the served model --
+  var local = null; // { tf, probe, names } once loaded
+  var engine = document.getElementById('engine');
+  var wanted = new URLSearchParams(location.search).get('calcul');
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement('script');
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error(src + ' introuvable')); };
+      document.head.appendChild(script);
+    });
+  }
+  // A few predictions on a backend, in ms per prediction (the first ones compile and are not counted).
+  function timeBackend(tf, probe, backend) {
+    return tf.setBackend(backend).then(function (ok) {
+      if (!ok) return Infinity;
+      var runs = [];
+      var step = function (i) {
+        var x = tf.zeros([1, 28, 28, 1]);
+        var started = performance.now();
+        var ys = probe.predict(x);
+        return Promise.all(ys.map(function (y) { return y.data(); })).then(function () {
+          tf.dispose([x].concat(ys));
+          if (i >= 2) runs.push(performance.now() - started);
+          return i < 6 ? step(i + 1) : runs.sort(function (a, b) { return a - b; })[2];
+        });
+      };
+      return step(0);
+    }).catch(function () { return Infinity; });
+  }
+  function startLocal() {
+    if (wanted === 'serveur' || !config.browser || !window.analyseImagePreprocess) {
+      engine.textContent = 'Calcul : sur le serveur.';
+      return;
+    }
+    engine.textContent = 'Calcul : sur le serveur, le temps de charger TensorFlow.js…';
+    loadScript(config.browser.tf)
+      .then(function () { return window.tf.loadLayersModel(config.browser.model); })
+      .then(function (model) {
+        var tf = window.tf;
+        var names = config.layers.map(function (layer) { return layer.name; });
+        var probe = tf.model({ inputs: model.inputs, outputs: names.map(function (name) { return model.getLayer(name).output; }) });
+        // The faster of the two backends on this machine (the cpu one for small models without a GPU).
+        return timeBackend(tf, probe, 'webgl').then(function (webgl) {
+          return timeBackend(tf, probe, 'cpu').then(function (cpu) {
+            var backend = webgl < cpu ? 'webgl' : 'cpu';
+            return tf.setBackend(backend).then(function () {
+              local = { tf: tf, probe: probe, names: names, backend: backend };
+              stats.backend = backend;
+              engine.textContent = 'Calcul : dans votre navigateur (TensorFlow.js, ' + backend + ', ' + Math.min(webgl, cpu).toFixed(1) + ' ms par image).';
+              changed(performance.now());
+            });
+          });
+        });
+      })
+      .catch(function (error) {
+        engine.textContent = 'Calcul : sur le serveur (TensorFlow.js ne se charge pas : ' + error.message + ').';
+      });
+  }
+  function computeHere(pixels, since) {
+    var tf = local.tf;
+    var started = performance.now();
+    var photo = window.analyseImagePreprocess.preprocessPixels({ width: SIDE, height: SIDE, channels: 4, data: new Uint8Array(pixels.buffer) });
+    var prepared = performance.now();
+    var x = tf.tensor4d(photo.input, [1, 28, 28, 1]);
+    var ys = local.probe.predict(x);
+    return Promise.all(ys.map(function (y) { return y.data(); })).then(function (arrays) {
+      tf.dispose([x].concat(ys));
+      var layers = arrays.map(function (values, i) {
+        var min = Infinity, max = -Infinity;
+        for (var j = 0; j < values.length; j++) { if (values[j] < min) min = values[j]; if (values[j] > max) max = values[j]; }
+        return { name: local.names[i], kind: config.layers[i].kind, shape: ys[i].shape.slice(1), min: min, max: max, values: values };
+      });
+      var probabilities = Array.from(arrays[arrays.length - 1]);
+      var best = probabilities.indexOf(Math.max.apply(null, probabilities));
+      var answer = { input: photo.input, layers: layers, probabilities: probabilities, classIndex: best, label: config.labels[best], timings: { prepareMs: prepared - started, modelMs: performance.now() - prepared } };
+      render(answer);
+      statusBox.textContent = '';
+      statusBox.className = '';
+      return new Promise(function (resolve) {
+        requestAnimationFrame(function () {
+          var done = performance.now();
+          stats.updates.push({ latency: done - since, roundTrip: done - started, server: answer.timings, kind: 'dessin', where: 'navigateur' });
+          if (stats.updates.length > 2000) stats.updates.shift();
+          resolve();
+        });
+      });
+    }).catch(function (error) {
+      stats.errors++;
+      statusBox.textContent = 'Erreur : ' + error.message;
+      statusBox.className = 'error';
+    });
   }
 
   // ---- drawing the layers ----------------------------------------------------------------------
@@ -359,6 +464,8 @@
     stats.last = { input: Array.from(input), probabilities: answer.probabilities, classIndex: best, label: answer.label, layerSums: sums };
   }
 
-  // The model's answer for the empty drawing, so every layer shows something from the start.
+  // The model's answer for the empty drawing, so every layer shows something from the start (from the
+  // server: TensorFlow.js takes a moment to load, then takes over).
   changed(performance.now());
+  startLocal();
 })();
