@@ -20,8 +20,8 @@ import { grade, gradebookShape, runPrintedNpm, shellWords, type CliResult } from
 const gate = needsSlurm();
 
 gate.describe('grading on a real Slurm', () => {
-  const folder = temporaryFolder('grading-slurm-');
-  const classDir = join(folder.dir, 'classe');
+  // Made in beforeAll: a skipped describe still runs its body, never its hooks.
+  let folder: { dir: string; cleanup: () => void };
   let slurm: LocalSlurm;
   let env: NodeJS.ProcessEnv;
   let specFile: string;
@@ -29,9 +29,10 @@ gate.describe('grading on a real Slurm', () => {
   let array: CliResult;
 
   beforeAll(async () => {
+    folder = temporaryFolder('grading-slurm-');
     slurm = await startLocalSlurm();
     env = { ...slurm.env, ANALYSE_IMAGE_QUICK: '1' };
-    specFile = writeClusterClass(classDir);
+    specFile = writeClusterClass(join(folder.dir, 'classe'));
     single = await grade(['classe', '--spec', specFile, '--jobs', '2', '--report', 'seul'], { cwd: folder.dir, env });
     array = await grade(['classe', '--spec', specFile, '--slurm', '--shards', '3', '--partition', slurm.partition, '--cpus-per-task', '1', '--time', '15', '--report', 'slurm'], { cwd: folder.dir, env });
     process.stderr.write(`[slurm test] local Slurm ${slurm.started ? `started in ${slurm.startSeconds.toFixed(1)} s` : 'reused'}; single run ${single.seconds.toFixed(1)} s, Slurm array ${array.seconds.toFixed(1)} s\n`);
@@ -39,7 +40,7 @@ gate.describe('grading on a real Slurm', () => {
 
   afterAll(async () => {
     await slurm?.stop();
-    folder.cleanup();
+    folder?.cleanup();
   }, 120_000);
 
   test('the fixture class spreads one submission per shard', () => {
