@@ -8,14 +8,14 @@
  *     // BEGIN SOLUTION
  *     /* STUB
  *     // À COMPLÉTER : what to write, which lib/ function or tfjs call to look at.
- *     const modele: LayersModel = aCompleter('charger le modèle (loadModel)');
+ *     const total: number = aCompleter('additionner les deux nombres');
  *     *\/
- *     const modele = await loadModel();
+ *     const total = premier + second;
  *     // END SOLUTION
  *
  * The student version gets the stub's lines as written (the `/* STUB` and `*\/` lines dropped);
  * a region without one gets DEFAULT_CODE_STUB. `aCompleter` (lib/exercise) throws a French error
- * naming the step, and its `never` type lets the declared variables stand for the missing values.
+ * naming the step, and its generic return type lets the declared variables stand for the missing values.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

@@ -3,20 +3,27 @@
  * Run with --help.
  */
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { ASSIGNMENT_EXTRAS } from '../assignment/extras';
+import { makeStudentRepository } from '../assignment/repository';
 import { makeAssignment } from '../assignment/student-version';
 
 const USAGE = `Version étudiante des notebooks du TP « Analyse d'image ».
 
 Usage : npm run assignment -- [--source DIR] [--out DIR]
+        npm run assignment -- --repo DIR [--git]
 
 Options :
   --source DIR   dossier des notebooks corrigés (défaut : notebooks/ du projet)
   --out DIR      dossier où écrire la version étudiante (défaut : assignment/ du projet) ;
                  il doit être différent de --source
+  --repo DIR     écrire le dépôt à distribuer aux étudiants (un dossier neuf) : le projet tel
+                 qu'il est commité, avec la version étudiante des notebooks du laboratoire et de
+                 la théorie, sans notebooks/src/ (les solutions), tests/, .ci/, bench/ ni
+                 templates/ ; chaque ligne des solutions y est cherchée, et une fuite arrête tout
+  --git          avec --repo : en faire un dépôt git d'un seul commit (modèle GitHub Classroom)
   -h, --help     cette aide
 
 Chaque notebook de --source (sauf les copies *.executed.ipynb et *.quick.ipynb) est écrit dans
@@ -53,6 +60,8 @@ function main(argv: string[]): number {
       options: {
         source: { type: 'string' },
         out: { type: 'string' },
+        repo: { type: 'string' },
+        git: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -63,8 +72,16 @@ function main(argv: string[]): number {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  for (const flag of ['source', 'out'] as const) {
+  for (const flag of ['source', 'out', 'repo'] as const) {
     if (values[flag] === '') throw new UsageError(`--${flag} attend un dossier.`);
+  }
+  if (values.git && !values.repo) throw new UsageError('--git va avec --repo DIR.');
+  if (values.repo) {
+    if (values.source || values.out) throw new UsageError('--repo s’emploie seul : il part du dépôt du cours et écrit tout le dossier.');
+    const repository = makeStudentRepository(resolve(process.env.INIT_CWD ?? process.cwd(), values.repo), { git: values.git });
+    for (const entry of repository.assignment.notebooks) process.stdout.write(`${basename(entry.source)} : ${plural(entry.regions, 'zone de solution remplacée', 'zones de solution remplacées')}\n`);
+    process.stdout.write(`Dépôt des étudiants : ${shown(repository.dir)}/ (${repository.files} fichiers, aucune ligne des solutions${repository.commit ? `, commit ${repository.commit.slice(0, 12)}` : ''}).\n`);
+    return 0;
   }
   const sourceDir = resolve(values.source ?? join(PROJECT_ROOT, 'notebooks'));
   const outDir = resolve(values.out ?? join(PROJECT_ROOT, 'assignment'));
