@@ -32,3 +32,12 @@ export function modelDir(): string {
   if (process.env.ANALYSE_IMAGE_MODELE) return resolve(process.env.ANALYSE_IMAGE_MODELE);
   return join(PROJECT_ROOT, ...(process.env.ANALYSE_IMAGE_QUICK === '1' ? ['.cache', 'modele-quick'] : ['modele']));
 }
+
+/**
+ * The folder where the user typed `npm run <script>`: npm starts scripts at the project root and
+ * says where it was typed in INIT_CWD. Only when npm runs this very script: the variables a process
+ * inherits from another npm command (a test run spawning a CLI) say nothing about it.
+ */
+export function invocationDir(script: string): string {
+  return process.env.npm_lifecycle_event === script && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+}

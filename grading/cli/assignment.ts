@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { PROJECT_ROOT, invocationDir } from '../../lib/paths';
 import { ASSIGNMENT_EXTRAS } from '../assignment/extras';
 import { makeStudentRepository } from '../assignment/repository';
 import { makeAssignment } from '../assignment/student-version';
@@ -53,6 +53,8 @@ function shown(path: string): string {
 }
 
 function main(argv: string[]): number {
+  // Paths typed by the user are relative to where they typed the command, not to the project root npm run starts in.
+  process.chdir(invocationDir('assignment'));
   let values;
   try {
     ({ values } = parseArgs({
@@ -78,7 +80,7 @@ function main(argv: string[]): number {
   if (values.git && !values.repo) throw new UsageError('--git va avec --repo DIR.');
   if (values.repo) {
     if (values.source || values.out) throw new UsageError('--repo s’emploie seul : il part du dépôt du cours et écrit tout le dossier.');
-    const repository = makeStudentRepository(resolve(process.env.INIT_CWD ?? process.cwd(), values.repo), { git: values.git });
+    const repository = makeStudentRepository(resolve(values.repo), { git: values.git });
     for (const entry of repository.assignment.notebooks) process.stdout.write(`${basename(entry.source)} : ${plural(entry.regions, 'zone de solution remplacée', 'zones de solution remplacées')}\n`);
     process.stdout.write(`Dépôt des étudiants : ${shown(repository.dir)}/ (${repository.files} fichiers, aucune ligne des solutions${repository.commit ? `, commit ${repository.commit.slice(0, 12)}` : ''}).\n`);
     return 0;

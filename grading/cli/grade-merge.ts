@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { PROJECT_ROOT, invocationDir } from '../../lib/paths';
 import { writeGradebook } from '../cluster/gradebook';
 import { loadShards, MergeError, mergeShards, shown } from '../cluster/merge';
 import { readWorksheet } from '../lms/moodle';
@@ -38,6 +38,8 @@ Codes de sortie : 0 toutes les soumissions réussissent, 1 au moins une échoue 
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
+  // Paths typed by the user are relative to where they typed the command, not to the project root npm run starts in.
+  process.chdir(invocationDir('grade:merge'));
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

@@ -8,7 +8,7 @@ import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
 import { loadNativeTf } from '../../lib/backend';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { PROJECT_ROOT, invocationDir } from '../../lib/paths';
 import { ClassProgress, summaryTable } from '../grader/class-run';
 import { flagIntegrity } from '../grader/integrity';
 import { writeReports } from '../grader/reports';
@@ -85,6 +85,8 @@ function isInside(child: string, parent: string): boolean {
 }
 
 async function main(): Promise<number> {
+  // Paths typed by the user are relative to where they typed the command, not to the project root npm run starts in.
+  process.chdir(invocationDir('grade'));
   // TensorFlow's start-up notices would bury the progress display.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const { values, positionals } = parseArgs({

@@ -2,6 +2,7 @@
  * nbval-ts-runner: execute a notebook on the tslab kernel, or check it for regressions against its
  * stored outputs. Run with `npx tsx grading/cli/nbval-ts-runner.ts --help`.
  */
+import { invocationDir } from '../../lib/paths';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -96,6 +97,8 @@ function tolerance(value: string | undefined, flag: string): number | undefined 
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Paths typed by the user are relative to where they typed the command, not to the project root npm run starts in.
+  process.chdir(invocationDir('nbval'));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -3,6 +3,7 @@
  * grader's own pipeline on the student's folder (grading/verifier/verify.ts) and prints in French
  * what passes, what fails and the points expected. Run with --help.
  */
+import { invocationDir } from '../../lib/paths';
 import { parseArgs } from 'node:util';
 import { loadNativeTf } from '../../lib/backend';
 import { chooseSandbox } from '../grader/sandbox';
@@ -65,9 +66,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError(`un seul dossier attendu, reçu : ${positionals.join(' ')}`);
   for (const flag of ['model', 'spec'] as const) if (values[flag] === '') throw new UsageError(`--${flag} attend un chemin.`);
-  // npm run starts scripts at the project root; INIT_CWD is where the student typed the command
-  // (only when npm runs this very script: a variable inherited from another npm command says nothing).
-  const cwd = process.env.npm_lifecycle_event === 'verifier' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+  // Where the student typed the command (npm run starts scripts at the project root).
+  const cwd = invocationDir('verifier');
   const target = resolveTarget({ folder: positionals[0], modelDir: values.model, specFile: values.spec, cwd });
   const quickRun = !values['no-execute'];
   process.stdout.write(`${headerLines(target, cwd).join('\n')}\n\n`);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { dataDir, modelDir, PROJECT_ROOT } from '../../lib/paths';
+import { dataDir, invocationDir, modelDir, PROJECT_ROOT } from '../../lib/paths';
 
 /** Runs `check` with these environment variables set (undefined: unset), then restores them. */
 function withEnv(vars: Record<string, string | undefined>, check: () => void): void {
@@ -27,4 +27,13 @@ test('the model folder: modele/, elsewhere on request, and never modele/ in quic
 test('the data folder: datas/ unless ANALYSE_IMAGE_DATAS points elsewhere', () => {
   withEnv({ ANALYSE_IMAGE_DATAS: undefined }, () => expect(dataDir()).toBe(join(PROJECT_ROOT, 'datas')));
   withEnv({ ANALYSE_IMAGE_DATAS: '/srv/donnees' }, () => expect(dataDir()).toBe('/srv/donnees'));
+});
+
+test('where a command was typed: INIT_CWD when npm runs that very script, else the working folder', () => {
+  withEnv({ npm_lifecycle_event: 'grade', INIT_CWD: '/home/prof/cours' }, () => {
+    expect(invocationDir('grade')).toBe('/home/prof/cours');
+    // Inherited from another npm command (npm test spawning the CLI): says nothing about this one.
+    expect(invocationDir('verifier')).toBe(process.cwd());
+  });
+  withEnv({ npm_lifecycle_event: undefined, INIT_CWD: '/home/prof/cours' }, () => expect(invocationDir('grade')).toBe(process.cwd()));
 });

@@ -76,3 +76,16 @@ test('reports are replaced atomically: no temporary file is left behind', () => 
   expect(spawnSync('sh', ['-c', `ls -A ${report} ${report}/feedback | grep -c '\\.tmp$' || true`], { encoding: 'utf8' }).stdout.trim()).toBe('0');
   rmSync(report, { recursive: true, force: true });
 });
+
+test('npm run grade typed in a subfolder: relative paths are read from there, not from the project root', () => {
+  const typedIn = join(PROJECT_ROOT, 'reports', `test-dossier-tape-${process.pid}`);
+  mkdirSync(typedIn, { recursive: true });
+  try {
+    writeFileSync(join(typedIn, 'bareme-local.json'), JSON.stringify({ accuracy: { pass: 0.42, bands: [] } }));
+    const run = spawnSync('npm', ['run', '--silent', 'grade', '--', '--print-spec', '--spec', 'bareme-local.json'], { cwd: typedIn, encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout).accuracy.pass).toBe(0.42);
+  } finally {
+    rmSync(typedIn, { recursive: true, force: true });
+  }
+});
