@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
-import { activeFusedKernels, fusedKernelsEnabled, nativeBackend } from '../../../lib/kernels';
+import { activeFusedKernels, CONV_BIAS_KERNEL, fusedKernelsEnabled, nativeBackend } from '../../../lib/kernels';
 import { PROJECT_ROOT } from '../../../lib/paths';
 
 const tf = loadNativeTf();
@@ -13,9 +13,10 @@ function maxAbsDiff(a: tfTypes.Tensor, b: tfTypes.Tensor): number {
 }
 
 describe('fused training kernels', () => {
-  it('are on by default, all four with oneDNN on', () => {
+  it('are on by default, all five with oneDNN on', () => {
     expect(fusedKernelsEnabled()).toBe(true);
-    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(process.env.TF_ENABLE_ONEDNN_OPTS === '1' ? ['_MklNativeMaxPoolGrad'] : []), 'RandomUniform']);
+    const oneDnn = process.env.TF_ENABLE_ONEDNN_OPTS === '1';
+    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(oneDnn ? ['_MklNativeMaxPoolGrad'] : []), 'RandomUniform', ...(oneDnn ? ['_MklNativeConv2DWithBias'] : [])]);
   });
 
   describe('dropout with a native mask', () => {
@@ -115,6 +116,57 @@ describe('fused training kernels', () => {
       }
       expect({ filterSize, strides, misrouted, beyondUlps }).toEqual({ filterSize, strides, misrouted: 0, beyondUlps: 0 });
     }
+  });
+
+  describe.each([
+    ['ReLU, valid padding, stride 1 (the lab\'s layers)', 'relu', 'valid', 1],
+    ['no activation, same padding, stride 2', 'linear', 'same', 2],
+  ] as const)('a Conv2D layer with its bias inside the convolution: %s', (_name, activation, padding, strides) => {
+    // tfjs' own formula for the layer: conv2d, add the bias, then the activation.
+    const formula = (x: tfTypes.Tensor, kernel: tfTypes.Tensor, bias: tfTypes.Tensor) =>
+      tf.tidy(() => {
+        const z = tf.add(tf.conv2d(x as tfTypes.Tensor4D, kernel as tfTypes.Tensor4D, strides, padding), bias);
+        return activation === 'relu' ? tf.relu(z) : z;
+      });
+
+    it('gives the same output and the same gradients (input, kernel, bias) as the formula', () => {
+      const layer = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides, padding, activation, biasInitializer: 'randomNormal' });
+      const x = tf.randomNormal([4, 9, 9, 3]);
+      const y = layer.apply(x) as tfTypes.Tensor;
+      const [kernel, bias] = layer.getWeights();
+      expect(maxAbsDiff(y, formula(x, kernel, bias))).toBeLessThan(1e-5);
+      const dy = tf.randomNormal(y.shape);
+      const loss = (f: (input: tfTypes.Tensor, k: tfTypes.Tensor, b: tfTypes.Tensor) => tfTypes.Tensor) =>
+        tf.grads((input: tfTypes.Tensor, k: tfTypes.Tensor, b: tfTypes.Tensor) => tf.sum(tf.mul(f(input, k, b), dy)))([x, kernel, bias]);
+      // The layer reads its own variables: take its gradients with variableGrads, the input's with grads.
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tfTypes.Tensor, dy)) as tfTypes.Scalar, layer.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val));
+      const [dxFormula, dKernelFormula, dBiasFormula] = loss(formula);
+      const dxLayer = tf.grad((input: tfTypes.Tensor) => tf.sum(tf.mul(layer.apply(input) as tfTypes.Tensor, dy)))(x);
+      const [dKernel, dBias] = layer.trainableWeights.map((w) => grads[(w as unknown as { val: tfTypes.Variable }).val.name]);
+      expect(maxAbsDiff(dxLayer, dxFormula)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(dKernel, dKernelFormula)).toBeLessThan(1e-3);
+      expect(maxAbsDiff(dBias, dBiasFormula)).toBeLessThan(1e-3);
+      // A ReLU zeroes some outputs (the gradient test would be empty otherwise).
+      if (activation === 'relu') expect(tf.tidy(() => tf.sum(tf.equal(y, 0)).dataSync()[0])).toBeGreaterThan(0);
+    });
+
+    it('takes the fused kernel, and leaks no tensor over training calls', async () => {
+      const layer = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides, padding, activation });
+      const x = tf.randomNormal([2, 8, 8, 2]);
+      tf.dispose(layer.apply(x));
+      const variables = layer.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
+      const step = () => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as tfTypes.Tensor) as tfTypes.Scalar, variables);
+        tf.dispose([value, ...Object.values(grads)]);
+      };
+      step();
+      const info = await tf.profile(step);
+      expect(info.kernelNames).toContain(CONV_BIAS_KERNEL);
+      expect(info.kernelNames).not.toContain('Conv2D');
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) step();
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 
   describe.each([
