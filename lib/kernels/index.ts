@@ -2,17 +2,19 @@
  * Faster training on the native backend, with the same model function: tfjs' gradients of ReLU and
  * of batch normalisation are replaced by TensorFlow's fused kernels (ReluGrad, FusedBatchNormV3 /
  * FusedBatchNormGradV3), and max pooling's by oneDNN's; a convolution adds its bias inside oneDNN's
- * kernel (gradient: BiasAddGrad); dropout draws its mask with TensorFlow's RandomUniform instead of a
+ * kernel (gradient: BiasAddGrad); Adam updates each variable with ResourceApplyAdam; dropout draws its mask with TensorFlow's RandomUniform instead of a
  * JavaScript loop. Installed by `loadNativeTf()`; ANALYSE_IMAGE_FUSED_KERNELS=0 turns it off
  * (to measure the difference).
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
+import { installNativeAdam } from './adam';
 import { installFusedBatchNorm } from './batch-norm';
 import { installConvBias } from './conv-bias';
 import { installNativeDropout } from './dropout';
 import { installMaxPoolGrad } from './max-pool-grad';
 import { installReluGrad } from './relu-grad';
 
+export { installNativeAdam } from './adam';
 export { fusedBatchNormTraining, installFusedBatchNorm } from './batch-norm';
 export { biasAddGrad, CONV_BIAS_KERNEL, installConvBias, oneDnnConv2DWithBias } from './conv-bias';
 export { installNativeDropout, nativeRandomUniform } from './dropout';
@@ -43,6 +45,7 @@ export function installTrainingKernels(tf: typeof tfTypes): boolean {
     if (installMaxPoolGrad(tf)) active.push('_MklNativeMaxPoolGrad');
     if (installNativeDropout(tf)) active.push('RandomUniform');
     if (installConvBias(tf)) active.push('_MklNativeConv2DWithBias');
+    if (installNativeAdam(tf)) active.push('ResourceApplyAdam');
     installed = true;
   }
   return true;

@@ -13,10 +13,10 @@ function maxAbsDiff(a: tfTypes.Tensor, b: tfTypes.Tensor): number {
 }
 
 describe('fused training kernels', () => {
-  it('are on by default, all five with oneDNN on', () => {
+  it('are on by default, all six with oneDNN on', () => {
     expect(fusedKernelsEnabled()).toBe(true);
     const oneDnn = process.env.TF_ENABLE_ONEDNN_OPTS === '1';
-    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(oneDnn ? ['_MklNativeMaxPoolGrad'] : []), 'RandomUniform', ...(oneDnn ? ['_MklNativeConv2DWithBias'] : [])]);
+    expect(activeFusedKernels()).toEqual(['ReluGrad', 'FusedBatchNormV3', ...(oneDnn ? ['_MklNativeMaxPoolGrad'] : []), 'RandomUniform', ...(oneDnn ? ['_MklNativeConv2DWithBias'] : []), 'ResourceApplyAdam']);
   });
 
   describe('dropout with a native mask', () => {
@@ -118,6 +118,48 @@ describe('fused training kernels', () => {
     }
   });
 
+  describe('Adam with ResourceApplyAdam', () => {
+    // epsilon large enough, and gradients small enough (1e-6), that where it sits shows in the weights.
+    const [lr, beta1, beta2, epsilon] = [0.01, 0.9, 0.999, 1e-6];
+    const gradients = [[0.5, -1, 1e-6, 2e-3], [0.4, -0.8, 1e-6, -3], [-0.2, 0.9, 0, 1]];
+
+    it("follows tfjs' formula step by step, epsilon included (float64 reference), and getWeights gives m and v", async () => {
+      const weights: tfTypes.Variable = tf.variable(tf.tensor1d([1, 2, -3, 0]), true, 'adam-formula-w');
+      const optimizer = tf.train.adam(lr, beta1, beta2, epsilon);
+      let [p, m, v] = [[1, 2, -3, 0], [0, 0, 0, 0], [0, 0, 0, 0]];
+      gradients.forEach((g, step) => {
+        const t = step + 1;
+        optimizer.applyGradients({ 'adam-formula-w': tf.tensor1d(g) } as never);
+        m = m.map((mi, i) => mi * beta1 + g[i] * (1 - beta1));
+        v = v.map((vi, i) => vi * beta2 + g[i] ** 2 * (1 - beta2));
+        p = p.map((pi, i) => pi - (lr * (m[i] / (1 - beta1 ** t))) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + epsilon));
+        Array.from(weights.dataSync()).forEach((value, i) => expect(Math.abs(value - p[i])).toBeLessThan(1e-6));
+      });
+      const saved = await optimizer.getWeights();
+      expect(saved.map((w) => w.name)).toEqual(['iter', 'adam-formula-w/m', 'adam-formula-w/v']);
+      expect(saved[0].tensor.dataSync()[0]).toBe(3);
+      Array.from(saved[1].tensor.dataSync()).forEach((value, i) => expect(Math.abs(value - m[i])).toBeLessThan(1e-6));
+      Array.from(saved[2].tensor.dataSync()).forEach((value, i) => expect(Math.abs(value - v[i])).toBeLessThan(1e-6));
+      tf.dispose(saved.map((w) => w.tensor));
+      optimizer.dispose();
+      weights.dispose();
+    });
+
+    it('starts again from a value set from elsewhere between steps, and leaks no tensor', () => {
+      const weights: tfTypes.Variable = tf.variable(tf.tensor1d([1, 2, -3, 0]), true, 'adam-reset-w');
+      const optimizer = tf.train.adam(lr, beta1, beta2, epsilon);
+      const before = tf.memory().numTensors;
+      tf.tidy(() => optimizer.applyGradients({ 'adam-reset-w': tf.tensor1d(gradients[0]) } as never));
+      tf.tidy(() => weights.assign(tf.tensor1d([10, 10, 10, 10])));
+      tf.tidy(() => optimizer.applyGradients({ 'adam-reset-w': tf.tensor1d(gradients[0]) } as never));
+      // Step 2 from 10 moves each weight by about lr at most (not back to where step 1 left it).
+      Array.from(weights.dataSync()).forEach((value) => expect(Math.abs(value - 10)).toBeLessThan(1.01 * lr));
+      expect(tf.memory().numTensors).toBe(before);
+      optimizer.dispose();
+      weights.dispose();
+    });
+  });
+
   describe.each([
     ['ReLU, valid padding, stride 1 (the lab\'s layers)', 'relu', 'valid', 1],
     ['no activation, same padding, stride 2', 'linear', 'same', 2],
@@ -153,7 +195,7 @@ describe('fused training kernels', () => {
     it('takes the fused kernel, and leaks no tensor over training calls', async () => {
       const layer = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides, padding, activation });
       const x = tf.randomNormal([2, 8, 8, 2]);
-      tf.dispose(layer.apply(x));
+      tf.dispose(layer.apply(x) as tfTypes.Tensor);
       const variables = layer.trainableWeights.map((w) => (w as unknown as { val: tfTypes.Variable }).val);
       const step = () => {
         const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as tfTypes.Tensor) as tfTypes.Scalar, variables);
