@@ -118,6 +118,20 @@ describe('fused training kernels', () => {
     }
   });
 
+  it("max pooling keeps oneDNN's workspace from the forward for the gradient only: none left after it, none at inference", () => {
+    const x = tf.randomNormal([4, 12, 12, 8]);
+    const dy = tf.randomNormal([4, 6, 6, 8]);
+    const expected = tf.grad((input: tfTypes.Tensor) => tf.maxPool(input as tfTypes.Tensor4D, 2, 2, 'valid'))(x, dy);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const dx = tf.grad((input: tfTypes.Tensor) => tf.maxPool(input as tfTypes.Tensor4D, 2, 2, 'valid'))(x, dy);
+      expect(maxAbsDiff(dx, expected)).toBe(0);
+      dx.dispose();
+      tf.dispose(tf.maxPool(x as tfTypes.Tensor4D, 2, 2, 'valid'));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   describe('Adam with ResourceApplyAdam', () => {
     // epsilon large enough, and gradients small enough (1e-6), that where it sits shows in the weights.
     const [lr, beta1, beta2, epsilon] = [0.01, 0.9, 0.999, 1e-6];
