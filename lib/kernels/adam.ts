@@ -50,7 +50,6 @@ interface AdamLike {
   accBeta1: tfTypes.Variable;
   accBeta2: tfTypes.Variable;
   accumulatedFirstMoment: ({ originalName: string; variable: tfTypes.Variable } | undefined)[];
-  accumulatedSecondMoment: ({ originalName: string; variable: tfTypes.Variable } | undefined)[];
   incrementIterations(): void;
   [STATE]?: Map<string, Slots>;
 }
@@ -91,20 +90,22 @@ function destroy(backend: ResourceBackend, slots: Slots): void {
   }
 }
 
-/** One Adam step on a resource variable triple: ResourceApplyAdam with beta powers for step `t`. */
-function applyAdam(tf: typeof tfTypes, backend: ResourceBackend, slots: Slots, gradient: tfTypes.Tensor, settings: { lr: number; beta1: number; beta2: number; epsilon: number; t: number }): void {
+/** Adam's settings at step `t`, as ResourceApplyAdam's six scalar inputs (made once a step, shared by every variable). */
+function adamScalars(tf: typeof tfTypes, settings: { lr: number; beta1: number; beta2: number; epsilon: number; t: number }): tfTypes.Scalar[] {
+  const [beta1Power, beta2Power] = [settings.beta1 ** settings.t, settings.beta2 ** settings.t];
+  // TensorFlow adds epsilon to sqrt(v), tfjs to sqrt(v / (1 - beta2^t)): scale it so both agree.
+  const epsilon = settings.epsilon * Math.sqrt(1 - beta2Power);
+  return [beta1Power, beta2Power, settings.lr, settings.beta1, settings.beta2, epsilon].map((x) => tf.scalar(x));
+}
+
+/** One Adam step on a resource variable triple: ResourceApplyAdam with the step's scalars. */
+function applyAdam(backend: ResourceBackend, slots: Slots, gradient: tfTypes.Tensor, scalars: tfTypes.Scalar[]): void {
   const { binding } = backend;
-  tf.tidy(() => {
-    const [beta1Power, beta2Power] = [settings.beta1 ** settings.t, settings.beta2 ** settings.t];
-    // TensorFlow adds epsilon to sqrt(v), tfjs to sqrt(v / (1 - beta2^t)): scale it so both agree.
-    const epsilon = settings.epsilon * Math.sqrt(1 - beta2Power);
-    const scalars = [beta1Power, beta2Power, settings.lr, settings.beta1, settings.beta2, epsilon].map((x) => tf.scalar(x));
-    binding.executeOp('ResourceApplyAdam', [
-      floatType(backend, 'T'),
-      { name: 'use_locking', type: binding.TF_ATTR_BOOL, value: false },
-      { name: 'use_nesterov', type: binding.TF_ATTR_BOOL, value: false },
-    ], [slots.value, slots.m, slots.v, ...backend.getInputTensorIds([...scalars, gradient])], 0);
-  });
+  binding.executeOp('ResourceApplyAdam', [
+    floatType(backend, 'T'),
+    { name: 'use_locking', type: binding.TF_ATTR_BOOL, value: false },
+    { name: 'use_nesterov', type: binding.TF_ATTR_BOOL, value: false },
+  ], [slots.value, slots.m, slots.v, ...backend.getInputTensorIds([...scalars, gradient])], 0);
 }
 
 /** Whether ResourceApplyAdam runs here and gives tfjs' formula on a probe (three steps, float64 reference). */
@@ -118,7 +119,7 @@ function nativeAdamWorks(tf: typeof tfTypes, backend: ResourceBackend): boolean 
     let [p, m, v] = [initial, initial.map(() => 0), initial.map(() => 0)];
     grads.forEach((g, step) => {
       const t = step + 1;
-      tf.tidy(() => applyAdam(tf, backend, slots!, tf.tensor1d(g), { lr, beta1, beta2, epsilon, t }));
+      tf.tidy(() => applyAdam(backend, slots!, tf.tensor1d(g), adamScalars(tf, { lr, beta1, beta2, epsilon, t })));
       m = m.map((mi, i) => mi * beta1 + g[i] * (1 - beta1));
       v = v.map((vi, i) => vi * beta2 + g[i] ** 2 * (1 - beta2));
       p = p.map((pi, i) => pi - (lr * (m[i] / (1 - beta1 ** t))) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + epsilon));
@@ -158,8 +159,8 @@ export function installNativeAdam(tf: typeof tfTypes): boolean {
     if (!usable || (!this[STATE] && this.accumulatedFirstMoment.length > 0)) return original.applyGradients.call(this, gradients);
     const state = (this[STATE] ??= new Map());
     const t = this.iterations + 1;
-    const settings = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, t };
     tf.tidy(() => {
+      const scalars = adamScalars(tf, { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, t });
       for (const [name, gradient] of entries) {
         if (gradient == null) continue;
         const variable = registered[name];
@@ -171,7 +172,7 @@ export function installNativeAdam(tf: typeof tfTypes): boolean {
           // The variable was set from elsewhere since the last step (setWeights, a restore): start from its value.
           assign(backend, slots.value, variable);
         }
-        applyAdam(tf, backend, slots, gradient, settings);
+        applyAdam(backend, slots, gradient, scalars);
         const updated = read(backend, slots.value);
         variable.assign(updated);
         slots.written = variable.dataId;
@@ -190,19 +191,17 @@ export function installNativeAdam(tf: typeof tfTypes): boolean {
     const slots = [...this[STATE].entries()];
     return [iterations, ...slots.map(([name, s]) => ({ name: `${name}/m`, tensor: read(backend, s.m) })), ...slots.map(([name, s]) => ({ name: `${name}/v`, tensor: read(backend, s.v) }))];
   };
+  const dropResources = (optimizer: AdamLike) => {
+    for (const slots of optimizer[STATE]?.values() ?? []) destroy(backend, slots);
+    delete optimizer[STATE];
+  };
   prototype.setWeights = async function (this: AdamLike, weights: unknown) {
-    if (this[STATE]) {
-      for (const slots of this[STATE].values()) destroy(backend, slots);
-      delete this[STATE];
-    }
+    dropResources(this);
     // tfjs' own accumulators from here on (applyGradients sees them and stays on tfjs' path).
     return original.setWeights.call(this, weights);
   };
   prototype.dispose = function (this: AdamLike) {
-    if (this[STATE]) {
-      for (const slots of this[STATE].values()) destroy(backend, slots);
-      delete this[STATE];
-    }
+    dropResources(this);
     return original.dispose.call(this);
   };
   prototype[PATCHED] = true;

@@ -7,13 +7,11 @@
  * conv + bias > 0). Same function: the probe at install checks the outputs equal conv + add.
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
-import { floatType, nativeBackend, type NativeBackend, type OpAttr } from './native';
+import { floatType, nativeBackend, oneDnnKernel, type NativeBackend, type OpAttr } from './native';
 
 /** The kernel this file registers for the native backend. */
 export const CONV_BIAS_KERNEL = 'AnalyseImageConv2DBias';
 
-// oneDNN's kernels are registered under this label; eager execution selects them with the _kernel attribute.
-const ONEDNN_LABEL = 'MklNameChangeOp';
 const PATCHED = Symbol.for('analyse-image.convBias');
 
 /** The attributes the kernel takes (a subset of tfjs-layers' Conv2D settings, in TensorFlow's terms). */
@@ -51,11 +49,11 @@ function convAttrs(backend: NativeBackend, attrs: ConvBiasAttrs): OpAttr[] {
 
 /** conv(x, filter) + bias, NHWC, in one oneDNN kernel. */
 export function oneDnnConv2DWithBias(backend: NativeBackend, x: tfTypes.Tensor, filter: tfTypes.Tensor, bias: tfTypes.Tensor, attrs: ConvBiasAttrs): tfTypes.Tensor {
-  const { TF_ATTR_BOOL, TF_ATTR_STRING } = backend.binding;
+  const { TF_ATTR_BOOL } = backend.binding;
   const opAttrs = [
     ...convAttrs(backend, attrs),
     { name: 'is_filter_const', type: TF_ATTR_BOOL, value: false },
-    { name: '_kernel', type: TF_ATTR_STRING, value: ONEDNN_LABEL },
+    oneDnnKernel(backend),
   ];
   return backend.executeSingleOutput('_MklNativeConv2DWithBias', opAttrs, [x, filter, bias]);
 }

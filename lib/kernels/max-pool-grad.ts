@@ -8,10 +8,8 @@
  * contributions in another order (last-bit differences). Only when libtensorflow has these kernels (oneDNN on).
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
-import { floatType, nativeBackend, type NativeBackend, type OpAttr } from './native';
+import { floatType, nativeBackend, oneDnnKernel, type NativeBackend, type OpAttr } from './native';
 
-// oneDNN's kernels are registered under this label; eager execution selects them with the _kernel attribute.
-const ONEDNN_LABEL = 'MklNameChangeOp';
 
 interface PoolAttrs {
   filterSize: number | [number, number];
@@ -34,7 +32,7 @@ function poolAttrs(backend: NativeBackend, attrs: PoolAttrs): OpAttr[] {
     { name: 'padding', type: TF_ATTR_STRING, value: String(attrs.pad).toUpperCase() },
     { name: 'data_format', type: TF_ATTR_STRING, value: 'NHWC' },
     { name: 'workspace_enabled', type: TF_ATTR_BOOL, value: true },
-    { name: '_kernel', type: TF_ATTR_STRING, value: ONEDNN_LABEL },
+    oneDnnKernel(backend),
   ];
 }
 

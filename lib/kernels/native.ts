@@ -26,3 +26,8 @@ export function nativeBackend(tf: typeof tfTypes): NativeBackend | undefined {
 export function floatType(backend: NativeBackend, name: string): OpAttr {
   return { name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
 }
+
+/** The attribute that makes eager execution pick oneDNN's kernel of an op (they are registered under the label MklNameChangeOp). */
+export function oneDnnKernel(backend: NativeBackend): OpAttr {
+  return { name: '_kernel', type: backend.binding.TF_ATTR_STRING, value: 'MklNameChangeOp' };
+}
