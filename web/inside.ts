@@ -12,8 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../lib/backend';
-import { readModelArtifacts } from '../lib/io';
-import { tfjsTopology } from '../lib/io/keras3';
+import { modelArtifacts } from '../lib/io';
 import type { PreprocessedPhoto, RawImage } from '../lib/preprocess';
 import { LAYER_KIND_FR, layerActivations, layerKind, modelLabels, type LayerKind, type ModelLabels } from '../lib/theory';
 import { escapeHtml, layout } from './pages';
@@ -122,19 +121,14 @@ export class InsideModel {
   private browserFiles?: { json: string; weights: Buffer };
 
   /**
-   * The model as the page's TensorFlow.js loads it: modele.json with the topology in TensorFlow.js'
-   * vocabulary (Keras 3 saves rewritten) and one weights file, `poids.bin`, read and checked once.
+   * The model as the page's TensorFlow.js loads it: modele.json in TensorFlow.js' vocabulary and one
+   * weights file, `poids.bin`, serialised once from the model served (so a Keras save works too).
    */
   browserModel(): { json: string; weights: Buffer } {
     if (!this.browserFiles) {
-      const artifacts = readModelArtifacts(this.modelDir);
-      const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
-      const json = JSON.stringify({
-        format: artifacts.format ?? 'layers-model',
-        modelTopology: tfjsTopology(artifacts.modelTopology),
-        weightsManifest: [{ paths: [BROWSER_WEIGHTS], weights: artifacts.weightSpecs ?? [] }],
-      });
-      this.browserFiles = { json, weights };
+      const artifacts = modelArtifacts(this.model);
+      const json = JSON.stringify({ format: artifacts.format, modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: [BROWSER_WEIGHTS], weights: artifacts.weightSpecs }] });
+      this.browserFiles = { json, weights: Buffer.from(artifacts.weightData.buffer, artifacts.weightData.byteOffset, artifacts.weightData.byteLength) };
     }
     return this.browserFiles;
   }

@@ -56,6 +56,24 @@ function concatWeights(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
   return joined;
 }
 
+/**
+ * A model in memory as TensorFlow.js' own artifacts, whatever format it was loaded from: its topology
+ * (toJSON, as model.save writes it) and its weights, named as model.save names them, in one buffer.
+ * Written out rather than through model.save, whose encoder refuses typed arrays of another realm
+ * (the native backend's, seen from a test's vm).
+ */
+export function modelArtifacts(model: tfTypes.LayersModel): { format: string; modelTopology: unknown; weightSpecs: tfio.WeightsManifestEntry[]; weightData: Uint8Array } {
+  const values = model.weights.map((weight) => weight.read().dataSync());
+  const weightData = new Uint8Array(values.reduce((sum, v) => sum + v.byteLength, 0));
+  let offset = 0;
+  for (const v of values) {
+    weightData.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), offset);
+    offset += v.byteLength;
+  }
+  const weightSpecs = model.weights.map((weight) => ({ name: weight.originalName, shape: weight.shape as number[], dtype: weight.dtype as 'float32' }));
+  return { format: 'layers-model', modelTopology: model.toJSON(null, false), weightSpecs, weightData };
+}
+
 /** Bytes the weights manifest announces (sum over tensors of elements x dtype size). */
 export function manifestBytes(specs: tfio.WeightsManifestEntry[]): number {
   let total = 0;

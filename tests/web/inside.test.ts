@@ -6,7 +6,7 @@ import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../lib/backend';
 import { BUNDLE_PATH, bundleText } from '../../scripts/build-inside';
 import { DIGIT_CLASSES, FASHION_CLASSES } from '../../lib/data';
-import { saveModel } from '../../lib/io';
+import { saveKerasModel, saveModel } from '../../lib/io';
 import { buildModel } from '../../lib/models';
 import { preprocessPhoto } from '../../lib/preprocess';
 import { startServer } from '../../web/server';
@@ -146,6 +146,27 @@ describe('"Dans le réseau" with other models', () => {
     const { inside, problem } = insideModelFor({ layers: [], outputs: [] } as never, '/x');
     expect(inside).toBeUndefined();
     expect(problem).toMatch(/^le modèle ne peut pas être montré couche par couche : /);
+  });
+
+  it("serves a model saved the Keras way to the page, in TensorFlow.js' format, predicting the same", async () => {
+    const folder = temporaryFolder('analyse-image-inside-keras-');
+    const model = buildModel('one-conv');
+    await saveKerasModel(model, folder.dir);
+    const running = await startServer({ port: 0, modelDir: folder.dir, workers: 0 });
+    try {
+      const description = JSON.parse(await (await fetch(`${running.url}/dans-le-reseau/modele.json`)).text());
+      const weights = Buffer.from(await (await fetch(`${running.url}/dans-le-reseau/poids.bin`)).arrayBuffer());
+      expect(weights.length).toBe(693_962 * 4);
+      const tf = loadNativeTf();
+      const copy = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: description.modelTopology, weightSpecs: description.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer }));
+      const x = tf.randomUniform([1, 28, 28, 1], 0, 1, 'float32', 5);
+      const [ours, served] = [copy.predict(x) as tfTypes.Tensor, model.predict(x) as tfTypes.Tensor];
+      Array.from(ours.dataSync()).forEach((p, i) => expect(Math.abs(p - served.dataSync()[i])).toBeLessThan(1e-6));
+      tf.dispose([x, ours, served]);
+    } finally {
+      await running.close();
+      folder.cleanup();
+    }
   });
 
   it('names the digits for the MNIST digits model', async () => {
