@@ -130,6 +130,10 @@ async function main(): Promise<number> {
   const reportDir = resolve(values.report ?? resolve(PROJECT_ROOT, 'reports', 'grading'));
   if (isInside(reportDir, target)) throw new UsageError(`--report ${reportDir} est dans le dossier corrigé : choisissez un dossier à part (le correcteur ne modifie jamais les soumissions).`);
   const worksheet = values['moodle-worksheet'] ? resolve(values['moodle-worksheet']) : undefined;
+  // Option mistakes before anything is unpacked.
+  if (values.slurm && values.shard) throw new UsageError('--slurm et --shard s’excluent : --slurm lance lui-même un --shard par tâche.');
+  if (values.shard && worksheet) throw new UsageError('--moodle-worksheet va avec la fusion des fragments (un fragment ne voit qu’une part de la classe) : npm run grade:merge -- <fragments>... --report <dossier> --moodle-worksheet <feuille.csv>.');
+  if (!values.slurm && (values.shards ?? values.partition ?? values['cpus-per-task'] ?? values.time) !== undefined) throw new UsageError('--shards, --partition, --cpus-per-task et --time vont avec --slurm.');
   // A worksheet that cannot be filled must fail now, not after hours of grading.
   if (worksheet) readWorksheet(worksheet);
   // Input adapter: a folder as it is, or a zip (Moodle's or not) unpacked into a temporary folder.
@@ -140,9 +144,6 @@ async function main(): Promise<number> {
     throw new UsageError('--moodle-worksheet : aucune soumission n’a de numéro de participant Moodle (dossiers « Nom Prénom_123456_assignsubmission_file_ ») ; donnez le zip « Télécharger tous les travaux remis » du devoir.');
   }
   for (const line of input.messages) console.error(line);
-  if (values.slurm && values.shard) throw new UsageError('--slurm et --shard s’excluent : --slurm lance lui-même un --shard par tâche.');
-  if (values.shard && worksheet) throw new UsageError('--moodle-worksheet va avec la fusion des fragments (un fragment ne voit qu’une part de la classe) : npm run grade:merge -- <fragments>... --report <dossier> --moodle-worksheet <feuille.csv>.');
-  if (!values.slurm && (values.shards ?? values.partition ?? values['cpus-per-task'] ?? values.time) !== undefined) throw new UsageError('--shards, --partition, --cpus-per-task et --time vont avec --slurm.');
   if (values.slurm) {
     // Each task runs this same CLI on its shard: the options it needs, with absolute paths (the nodes' working folder differs).
     const taskArgs = [
