@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { readShardReport } from '../../../grading/cluster/shard-report';
 import { shardOf } from '../../../grading/cluster/shard';
 import { temporaryFolder } from '../../helpers/fixtures';
-import * as yauzl from 'yauzl';
-import { downloadFolder, worksheetBytes, worksheetText, writeTestZip } from '../lms/moodle-fixtures';
+import { downloadFolder, readTestZip, worksheetBytes, worksheetText, writeTestZip } from '../lms/moodle-fixtures';
 import { grade, gradebookShape, gradeMerge, runPrintedNpm, type CliResult } from './run';
 
 const folder = temporaryFolder('grading-merge-');
@@ -184,26 +183,10 @@ test('grade’s cluster options are checked before any work, in French', async (
   expect(mergeHelp.stdout).toMatch(/Usage : npm run grade:merge -- <rapport>\.\.\. --report DIR/);
 }, 120_000);
 
-/** A zip's entries and their text, read with yauzl. */
+/** A zip's entries as text, the grading dates blanked (they differ between runs). */
 async function zipTexts(path: string): Promise<Map<string, string>> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true });
-  const out = new Map<string, string>();
-  await new Promise<void>((done, fail) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, async (error, stream) => {
-        if (error) return fail(error);
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-        out.set(entry.fileName, Buffer.concat(chunks).toString('utf8').replace(/corrigée le [^·]+·/g, 'corrigée le X ·'));
-        zip.readEntry();
-      });
-    });
-    zip.on('end', () => done());
-    zip.on('error', fail);
-    zip.readEntry();
-  });
-  zip.close();
-  return out;
+  const entries = await readTestZip(path);
+  return new Map([...entries].map(([name, data]) => [name, data.toString('utf8').replace(/corrigée le [^·]+·/g, 'corrigée le X ·')]));
 }
 
 test('a Moodle zip graded in shards, merged with --moodle-worksheet: the worksheet and the feedback zip of one run', async () => {

@@ -13,6 +13,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import * as yauzl from 'yauzl';
 import * as yazl from 'yazl';
 
 /** PHP's fputcsv (no escape character, as OpenSpout calls it): quotes a field holding the delimiter, a quote, a space, a tab or a line break. */
@@ -85,4 +86,26 @@ export async function testZipBuffer(entries: readonly { name: string; data: Buff
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+/** A zip's entries and their bytes, read with yauzl. */
+export async function readTestZip(path: string): Promise<Map<string, Buffer>> {
+  const zip = await yauzl.openPromise(path, { lazyEntries: true });
+  const out = new Map<string, Buffer>();
+  await new Promise<void>((done, fail) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, async (error, stream) => {
+        if (error) return fail(error);
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+        out.set(entry.fileName, Buffer.concat(chunks));
+        zip.readEntry();
+      });
+    });
+    zip.on('end', done);
+    zip.on('error', fail);
+    zip.readEntry();
+  });
+  zip.close();
+  return out;
 }

@@ -11,13 +11,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import * as yauzl from 'yauzl';
 import { PROJECT_ROOT } from '../../../lib/paths';
 import { participantOfFeedbackPath } from '../../../grading/lms/moodle';
 import { DEFAULT_SPEC } from '../../../grading/grader/spec';
 import { temporaryFolder } from '../../helpers/fixtures';
 import { rawZip } from './zip-fixtures';
-import { downloadFolder, ENGLISH_HEADER, testZipBuffer, worksheetBytes, worksheetText, writeTestZip, type WorksheetStudent } from './moodle-fixtures';
+import { downloadFolder, ENGLISH_HEADER, readTestZip, testZipBuffer, worksheetBytes, worksheetText, writeTestZip, type WorksheetStudent } from './moodle-fixtures';
 
 const folder = temporaryFolder('lms-moodle-');
 afterAll(() => folder.cleanup());
@@ -47,27 +46,6 @@ function filesOf(dir: string, prefix = ''): { name: string; data: Buffer }[] {
   });
 }
 
-/** A zip's entries and their bytes, read with yauzl. */
-async function readZip(path: string): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true });
-  const out = new Map<string, Buffer>();
-  await new Promise<void>((done, fail) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, async (error, stream) => {
-        if (error) return fail(error);
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-        out.set(entry.fileName, Buffer.concat(chunks));
-        zip.readEntry();
-      });
-    });
-    zip.on('end', done);
-    zip.on('error', fail);
-    zip.readEntry();
-  });
-  zip.close();
-  return out;
-}
 
 /** Files named `evil.txt` anywhere under a folder. */
 function findEvil(dir: string): string[] {
@@ -208,7 +186,7 @@ test('the console says what was filled and what to upload where', () => {
 });
 
 test('the feedback zip: one page per graded participant, in the folder Moodle\'s zip importer attaches to that participant', async () => {
-  const entries = await readZip(join(reportDir, 'moodle', 'retours-moodle.zip'));
+  const entries = await readTestZip(join(reportDir, 'moodle', 'retours-moodle.zip'));
   expect([...entries.keys()].sort()).toEqual(
     ['100001', '100002', '100003', '100004', '100005', '100006', '100007'].map((p) => `${STUDENTS[p]}_${p}_assignsubmission_file_/retour-correction.html`).sort(),
   );
