@@ -7,7 +7,7 @@
  * come from the shards. The executed notebooks are copied into the merged report folder.
  */
 import { cpSync, existsSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { flagIntegrity, type IntegrityFlagKind } from '../grader/integrity';
 import type { SubmissionGrade } from '../grader/pipeline';
 import type { ClassReport } from '../grader/reports';
@@ -303,7 +303,3 @@ export function shardReportDir(fragmentsDir: string, index: number, count: numbe
   return join(fragmentsDir, shardFolderName({ index, count }));
 }
 
-/** `fragment-2-sur-3` -> true, for listing a fragments folder. */
-export function isShardFolderName(name: string): boolean {
-  return /^fragment-\d+-sur-\d+$/.test(basename(name));
-}

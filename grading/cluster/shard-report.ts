@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../runner';
 import type { SubmissionGrade } from '../grader/pipeline';
 import type { GradingSpec } from '../grader/spec';
-import { classFingerprint, SHARD_RULE, shardLabel, type Shard } from './shard';
+import { classFingerprint, SHARD_RULE, type Shard } from './shard';
 
 /** The file name of a shard report, inside the shard's report folder. */
 export const SHARD_REPORT_FILE = 'shard.json';
@@ -157,7 +157,3 @@ export function readShardReport(path: string): ShardReport {
   return json as unknown as ShardReport;
 }
 
-/** `fragment 2/3 (chemin)`, for messages. */
-export function describeShard(report: Pick<ShardReport, 'shard'>, where: string): string {
-  return `fragment ${shardLabel(report.shard)} (${where})`;
-}

@@ -50,11 +50,6 @@ export function taskLogPath(fragmentsDir: string, jobId: string, index: number):
   return join(fragmentsDir, `slurm-${jobId}_${index}.log`);
 }
 
-/** Where task `index` writes its start record (Slurm job id, node, start time). */
-export function taskRecordPath(fragmentsDir: string, index: number): string {
-  return join(fragmentsDir, 'taches', `${index}.json`);
-}
-
 /** Checks the options sbatch will get; throws a ClusterOptionError (French) naming the option. */
 export function validateSlurmOptions(options: SlurmArrayOptions): SlurmArrayOptions {
   if (!Number.isInteger(options.shards) || options.shards < 1 || options.shards > 1000) throw new ClusterOptionError(`--shards attend un nombre entier de 1 à 1000, pas ${options.shards}.`);
