@@ -10,6 +10,7 @@ import { executeNotebook, type ExecutionResult, type Notebook } from '../grading
 import { PROJECT_ROOT } from '../lib/paths';
 import { LAB_NOTEBOOKS, executedCopyPath, extraNotebooks, labReportsDir, moveLegacyCopies } from './notebook-list';
 import { projectKernelSpec } from './setup/kernel';
+import { ensureProjectLibTypes } from '../grading/runner/lib-types';
 
 const NOTEBOOKS = [...LAB_NOTEBOOKS, ...extraNotebooks()];
 
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const cellTimeout = Number(option('--cell-timeout') ?? 0);
+  ensureProjectLibTypes((line) => console.log(line));
   const env: NodeJS.ProcessEnv = { ...process.env, TF_ENABLE_ONEDNN_OPTS: process.env.TF_ENABLE_ONEDNN_OPTS ?? '1' };
   if (quick) {
     env.ANALYSE_IMAGE_QUICK = '1';

@@ -11,6 +11,7 @@ import { installPlotsExtension } from '../lib/plot/jupyterlab';
 import { ensurePythonEnv, VENV_DIR } from './python-env';
 import { configureJupyterLab, ensureFrenchPack, FRENCH_PACK } from './setup/jupyterlab';
 import { KERNEL_NAME, venvKernelsDir } from './setup/kernel';
+import { ensureProjectLibTypes } from '../grading/runner/lib-types';
 
 const HELP = `npm start [-- options passed to jupyter lab]
 
@@ -52,6 +53,7 @@ function main(): void {
   }
   // lib/plot's extension: jupyterlab-plotly alone draws a figure's 2x PNG at twice its size, then jumps on hover.
   installPlotsExtension(VENV_DIR);
+  ensureProjectLibTypes((line) => console.log(`  ${line}`));
   console.log('[analyse-image] JupyterLab démarre (Ctrl+C pour arrêter)...');
   // Jupyter refuses to run as root (containers, CI) unless told.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];

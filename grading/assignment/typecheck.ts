@@ -12,6 +12,7 @@
 import { createConverter } from 'tslab/dist/converter';
 import { resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths';
+import { useLibTypesInProcess } from '../runner/lib-types';
 import { readNotebook, type Notebook } from '../runner/nbformat';
 
 /** A TypeScript error tslab would print for a cell. */
@@ -32,6 +33,8 @@ export function typecheckNotebook(notebook: Notebook): CellDiagnostic[] {
 
 /** The same for several notebooks, each from a fresh kernel's state, with one compiler (building it is most of the time). */
 export function typecheckNotebooks(notebooks: readonly Notebook[]): CellDiagnostic[][] {
+  // As the kernel does: lib/ through its prebuilt declarations when they are up to date (tslab-lib-types.cjs).
+  useLibTypesInProcess();
   const converter = createConverter();
   try {
     return notebooks.map((notebook) => {

@@ -13,6 +13,7 @@ import { ClassProgress, summaryTable } from '../grader/class-run';
 import { flagIntegrity } from '../grader/integrity';
 import { writeReports } from '../grader/reports';
 import { chooseSandbox, type SandboxMode } from '../grader/sandbox';
+import { ensureProjectLibTypes } from '../runner/lib-types';
 import { makeScratchRoot } from '../grader/scratch';
 import { DEFAULT_SPEC, loadSpec, maxScore, type GradingSpec } from '../grader/spec';
 import { gradeInput, openGradingInput } from '../lms/input';
@@ -171,6 +172,7 @@ async function main(): Promise<number> {
   // The grader evaluates every model natively: fail now, with the fix, rather than once per student.
   loadNativeTf();
   const sandbox = chooseSandbox(values.sandbox as SandboxMode | 'auto');
+  if (execute) ensureProjectLibTypes();
 
   if (shard) console.error(`Fragment ${shardLabel(shard)} : ${mine.length} soumission${mine.length > 1 ? 's' : ''} sur les ${submissions.length} de la classe.`);
   console.error(`${mine.length} soumission${mine.length > 1 ? 's' : ''} à corriger (${execute ? 'notebooks exécutés' : 'sorties enregistrées, sans exécution'}, ${jobs} en parallèle, barème sur ${maxScore(spec)} points).`);

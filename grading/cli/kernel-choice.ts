@@ -11,6 +11,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { defaultKernelArgv, type Notebook } from '../runner';
+import { ensureProjectLibTypes } from '../runner/lib-types';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { VENV_DIR } from '../../scripts/python-env';
 import { KERNEL_NAME, projectKernelSpec, type KernelSpec } from '../../scripts/setup/kernel';
@@ -72,6 +73,7 @@ function fromSpec(spec: KernelSpec, cwd: string, description: string): KernelCho
 
 function projectChoice(why: string): KernelChoice {
   // The kernel works from the project root whatever its starting folder (scripts/kernel-root.cjs).
+  ensureProjectLibTypes();
   return fromSpec(projectKernelSpec(), PROJECT_ROOT, `kernel: the project's tslab (root ${PROJECT_ROOT}; ${why})`);
 }
 

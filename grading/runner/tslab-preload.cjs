@@ -137,6 +137,8 @@ for (const dir of from) {
       disabled.__nbvalDisabled = true;
       ts.sys.watchDirectory = disabled;
     }
+    // Cells importing ./lib/ type-check against its prebuilt declarations when they are up to date.
+    require('./tslab-lib-types.cjs').useLibTypes(ts, path.join(process.cwd(), 'lib'));
   } catch {
     // tslab not reachable from there
   }

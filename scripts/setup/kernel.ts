@@ -12,9 +12,10 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { VENV_DIR } from '../python-env';
+import { ensureProjectLibTypes } from '../../grading/runner/lib-types';
 import { info, step } from './log';
 
 /** Name the lab's notebooks give their kernel (metadata.kernelspec.name), registered inside .venv/ only. */
@@ -125,6 +126,8 @@ export async function ensureKernel(): Promise<void> {
     rmSync(join(kernels, KERNEL_NAME), { recursive: true, force: true });
     info(`Ancien noyau « ${KERNEL_NAME} » de ce dossier retiré de ${kernels} (les autres dossiers du projet gardent le leur).`);
   }
+  const types = ensureProjectLibTypes(info);
+  if (!types.built) info(`Déclarations de lib/ pour le noyau à jour (${relative(PROJECT_ROOT, types.dir)}/).`);
   info('`npm start` enregistre de plus le noyau « tslab » des notebooks dans .venv/ (ce dossier seulement).');
   if (source === 'JUPYTER_DATA_DIR') info('Dossier donné par JUPYTER_DATA_DIR.');
   if (source === 'default') {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { KernelProcess } from '../../runner';
 import { dataDir, PROJECT_ROOT } from '../../../lib/paths';
 import { VENV_DIR } from '../../../scripts/python-env';
+import { LIB_TYPES_ROOT } from '../../runner/lib-types';
 import { BWRAP, bubblewrapArgs, insidePath, nodeInstallation, SANDBOX_HOME, type Mount } from './bubblewrap';
 import type { SandboxChoice, SandboxMode } from './choose';
 import { diskUsage } from './disk';
@@ -51,8 +52,11 @@ function courseMounts(): Mount[] {
     same(join(PROJECT_ROOT, 'tsconfig.json')),
     same(join(PROJECT_ROOT, 'node_modules')),
     same(join(PROJECT_ROOT, 'lib')),
-    // The two grader files that run inside: the kernel's preload and the model's evaluation.
+    // lib/'s prebuilt declarations, which the kernel type-checks cells against (grading/runner/tslab-lib-types.cjs).
+    ...(existsSync(LIB_TYPES_ROOT) ? [same(LIB_TYPES_ROOT)] : []),
+    // The grader files that run inside: the kernel's preloads and the model's evaluation.
     same(join(PROJECT_ROOT, 'grading', 'runner', 'tslab-preload.cjs')),
+    same(join(PROJECT_ROOT, 'grading', 'runner', 'tslab-lib-types.cjs')),
     same(join(PROJECT_ROOT, 'grading', 'grader', 'evaluate-model.ts')),
     same(dataDir()),
     // The Python edition's kernel (ipykernel, Keras) and its packages, when npm run setup:python made them.

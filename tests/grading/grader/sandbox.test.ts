@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { bubblewrapProblem, chooseSandbox, SANDBOX_HOME, SubmissionSandbox, type LimitBreach, type SandboxChoice, type SubmissionLimits } from '../../../grading/grader/sandbox';
 import { DEFAULT_SPEC } from '../../../grading/grader/spec';
+import { ensureLibTypes } from '../../../grading/runner/lib-types';
 import { PROJECT_ROOT } from '../../../lib/paths';
 import { temporaryFolder } from '../../helpers/fixtures';
 import { needsTool } from '../../helpers/tools';
@@ -94,6 +95,7 @@ describe('bubblewrap', () => {
 
   test('inside: only its folder (at /soumission), the system, Node, the course and the data; no host file beside them', async () => {
     const box = SubmissionSandbox.forSubmission(choice, 0, scratchFolder(folder.dir, 'a'), LIMITS);
+    const libTypes = ensureLibTypes().dir;
     const probe = [
       `pwd`,
       `echo ok > ${SANDBOX_HOME}/ecrit && cat ${SANDBOX_HOME}/ecrit`,
@@ -104,6 +106,8 @@ describe('bubblewrap', () => {
       `test -r ${join(PROJECT_ROOT, 'lib', 'paths.ts')} && echo lib-lisible`,
       `test -r ${join(SANDBOX_HOME, 'lib', 'paths.ts')} && echo lib-dans-le-dossier`,
       `test -x ${process.execPath} && echo node`,
+      `test -r ${join(libTypes, 'lib', 'paths.d.ts')} && echo declarations-de-lib`,
+      `test -r ${join(PROJECT_ROOT, 'grading', 'runner', 'tslab-lib-types.cjs')} && echo preload-des-declarations`,
       `echo x > ${join(PROJECT_ROOT, 'lib', 'pirate.ts')} 2>&1 || echo lib-en-lecture-seule`,
       `echo x > /usr/pirate 2>&1 || echo systeme-en-lecture-seule`,
       `echo x > /pirate 2>&1 || echo racine-en-lecture-seule`,
@@ -112,7 +116,7 @@ describe('bubblewrap', () => {
     const run = await runIn(box, probe);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toBe(SANDBOX_HOME);
-    expect(lines).toEqual(expect.arrayContaining(['ok', 'tmp', 'lib-lisible', 'lib-dans-le-dossier', 'node', 'lib-en-lecture-seule', 'systeme-en-lecture-seule', 'racine-en-lecture-seule']));
+    expect(lines).toEqual(expect.arrayContaining(['ok', 'tmp', 'lib-lisible', 'lib-dans-le-dossier', 'node', 'declarations-de-lib', 'preload-des-declarations', 'lib-en-lecture-seule', 'systeme-en-lecture-seule', 'racine-en-lecture-seule']));
     expect(run.stdout).not.toContain('camarade');
     expect(run.stdout).not.toContain('secret');
     expect(run.stdout).toMatch(/No such file or directory/);
