@@ -1,6 +1,6 @@
 /** Where the project keeps its data and models, resolved from this file so any working directory works. */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 function findProjectRoot(start: string): string {
   let dir = start;
@@ -40,4 +40,10 @@ export function modelDir(): string {
  */
 export function invocationDir(script: string): string {
   return process.env.npm_lifecycle_event === script && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+}
+
+/** True when `child` is `parent` or inside it (paths as given: resolve or realpath them first as needed). */
+export function isInsideFolder(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }

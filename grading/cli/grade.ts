@@ -4,11 +4,11 @@
  * included: grading/lms/). Run with --help.
  */
 import { availableParallelism } from 'node:os';
-import { relative, resolve, sep } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
 import { loadNativeTf } from '../../lib/backend';
-import { PROJECT_ROOT, invocationDir } from '../../lib/paths';
+import { PROJECT_ROOT, invocationDir, isInsideFolder } from '../../lib/paths';
 import { ClassProgress, summaryTable } from '../grader/class-run';
 import { flagIntegrity } from '../grader/integrity';
 import { writeReports } from '../grader/reports';
@@ -80,11 +80,6 @@ function positive(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
-}
-
 async function main(): Promise<number> {
   // Paths typed by the user are relative to where they typed the command, not to the project root npm run starts in.
   process.chdir(invocationDir('grade'));
@@ -129,7 +124,7 @@ async function main(): Promise<number> {
   const jobs = Math.round(positive(values.jobs, '--jobs') ?? (execute ? 1 : availableParallelism()));
   const target = resolve(positionals[0]);
   const reportDir = resolve(values.report ?? resolve(PROJECT_ROOT, 'reports', 'grading'));
-  if (isInside(reportDir, target)) throw new UsageError(`--report ${reportDir} est dans le dossier corrigé : choisissez un dossier à part (le correcteur ne modifie jamais les soumissions).`);
+  if (isInsideFolder(reportDir, target)) throw new UsageError(`--report ${reportDir} est dans le dossier corrigé : choisissez un dossier à part (le correcteur ne modifie jamais les soumissions).`);
   const worksheet = values['moodle-worksheet'] ? resolve(values['moodle-worksheet']) : undefined;
   // Option mistakes before anything is unpacked.
   if (values.slurm && values.shard) throw new UsageError('--slurm et --shard s’excluent : --slurm lance lui-même un --shard par tâche.');
@@ -209,7 +204,7 @@ async function main(): Promise<number> {
   console.log(`\n${summaryTable(grades)}\n`);
   if (shard) console.log(`Intégrité : les poids ou notebooks identiques se cherchent sur toute la classe, à la fusion (npm run grade:merge)${flagged ? ` ; ${flagged} soumission${flagged > 1 ? 's' : ''} de ce fragment ${flagged > 1 ? 'ont' : 'a'} une sortie tronquée` : ''}.`);
   else console.log(flagged ? `Intégrité : ${flagged} soumission${flagged > 1 ? 's' : ''} signalée${flagged > 1 ? 's' : ''} (poids du modèle ou notebook identiques à ceux d’une autre, ou sorties tronquées ; voir index.html et grades.json, notes inchangées).` : 'Intégrité : aucune soumission n’a les poids du modèle ou le notebook d’une autre, ni de sortie tronquée.');
-  console.log(`Rapports : ${isInside(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/${moodle ? ', moodle/' : ''}).`);
+  console.log(`Rapports : ${isInsideFolder(reportDir, process.cwd()) ? relative(process.cwd(), reportDir) || '.' : reportDir}/ (${written.length} fichiers : grades.json, grades.csv, junit.xml, index.html, feedback/${moodle ? ', moodle/' : ''}).`);
   for (const line of moodle?.messages ?? []) console.log(line);
   const internal = grades.filter((g) => g.internalError);
   for (const g of internal) console.error(`Erreur interne du correcteur pour ${g.id} : ${g.internalError}`);

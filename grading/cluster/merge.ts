@@ -14,6 +14,7 @@ import type { ClassReport } from '../grader/reports';
 import { openGradingInput, type InputSubmission } from '../lms/input';
 import { classFingerprint, shardFolderName, shardLabel, shardOf, SHARD_RULE } from './shard';
 import { readShardReport, SHARD_REPORT_FILE, ShardReportError, type ShardReport } from './shard-report';
+import { frenchList } from '../french';
 
 /** Shards that cannot be merged; the message (French) says why and what to do. */
 export class MergeError extends Error {}
@@ -79,11 +80,6 @@ export function loadShards(paths: readonly string[]): LoadedShard[] {
       throw error;
     }
   });
-}
-
-/** "a", "a et b", "a, b et c". */
-function frenchList(items: readonly string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} et ${items[items.length - 1]}`;
 }
 
 /** At most `max` items, then "et n autres". */

@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SubmissionGrade } from './pipeline';
 import type { GradingSpec } from './spec';
+import { frenchList } from '../french';
 
 /** What two or more submissions share. */
 export type SharedKind = 'identical-weights' | 'identical-notebook';
@@ -136,11 +137,6 @@ function notebookFileFingerprint(path: string, maxBytes: number, shown: string):
   } catch {
     return { notes: [] }; // unreadable: validate-notebooks already told the student
   }
-}
-
-/** "a", "a et b", "a, b et c". */
-function frenchList(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} et ${items[items.length - 1]}`;
 }
 
 /** The French sentence of a flag. */

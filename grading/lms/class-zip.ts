@@ -18,6 +18,10 @@ import { isSubmissionDir } from '../grader/scratch';
 import type { GradingSpec } from '../grader/spec';
 import { parseMoodleFlatFile, parseMoodleFolder, submissionFolderName } from './moodle/names';
 import { DEFAULT_ZIP_LIMITS, extractZip, ZipRefusedError, zipBudget, type ZipBudget, type ZipLimits } from './zip';
+import { frenchList } from '../french';
+
+/** Items a message lists before counting the rest. */
+const LISTED = 8;
 
 /** One student of a class zip, ready for the grader (or not, with why). */
 export interface ZipSubmission extends SubmissionRef {
@@ -61,12 +65,6 @@ function isDir(path: string): boolean {
 
 function isFile(path: string): boolean {
   return lstatSync(path).isFile();
-}
-
-/** "a", "a, b et c", at most `max` items then "…". */
-function frenchList(items: string[], max = 8): string {
-  const shown = items.length > max ? [...items.slice(0, max), `… (${items.length - max} de plus)`] : items;
-  return shown.length <= 1 ? shown.join('') : `${shown.slice(0, -1).join(', ')} et ${shown[shown.length - 1]}`;
 }
 
 /** Folders under `dir` (depth ≤ maxDepth) that hold one of the notebooks, shallowest first. */
@@ -153,7 +151,7 @@ async function makeGradable(dir: string, spec: GradingSpec, shown: string, limit
         return zip ? (rest.length ? `« ${rest.join('/')}/ » de ${zip}` : zip) : `« ${[first, ...rest].join('/')}/ »`;
       };
       const others = found.slice(1).map(describe);
-      notes.push(`Notebooks trouvés dans ${describe(chosen)} : c’est ce dossier qui est corrigé${others.length ? ` (ignorés : ${frenchList(others)})` : ''}.`);
+      notes.push(`Notebooks trouvés dans ${describe(chosen)} : c’est ce dossier qui est corrigé${others.length ? ` (ignorés : ${frenchList(others, LISTED)})` : ''}.`);
       const keep = join(dir, '..', `.garde-${basename(dir).slice(0, 40)}-${process.pid}`);
       renameSync(chosen, keep);
       rmSync(dir, { recursive: true, force: true });
@@ -161,7 +159,7 @@ async function makeGradable(dir: string, spec: GradingSpec, shown: string, limit
     }
   }
   if (!isSubmissionDir(dir, names)) {
-    const what = received.length ? `reçu : ${frenchList(received.map((r) => `« ${r} »`))}` : 'aucun fichier reçu';
+    const what = received.length ? `reçu : ${frenchList(received.map((r) => `« ${r} »`), LISTED)}` : 'aucun fichier reçu';
     return { notes, ungradable: `Aucun notebook (${names.join(', ')}) dans ce que vous avez déposé${fromMoodle ? ' sur Moodle' : ''} (${what}) : rien à corriger, note 0.` };
   }
   return { notes };
@@ -231,7 +229,7 @@ async function layOut(zipPath: string, tmp: string, spec: GradingSpec, limits: Z
         loose.push(entry);
       }
     }
-    if (loose.length) messages.push(`${shownZip} : fichiers hors de tout dossier d’étudiant, ignorés : ${frenchList(loose.map((l) => `« ${l} »`))}.`);
+    if (loose.length) messages.push(`${shownZip} : fichiers hors de tout dossier d’étudiant, ignorés : ${frenchList(loose.map((l) => `« ${l} »`), LISTED)}.`);
   }
   if (students.size === 0) throw new ZipRefusedError(`${shownZip} ne contient ni ${names.join(' ni ')} (une soumission), ni dossiers d’étudiants (une classe, ou le zip « Télécharger tous les travaux remis » de Moodle).`, shownZip);
 
@@ -255,8 +253,8 @@ async function layOut(zipPath: string, tmp: string, spec: GradingSpec, limits: Z
       }
     }
     if (student.flatFiles.length) notes.push('Zip Moodle téléchargé sans l’option « Télécharger les travaux remis dans des dossiers » : les sous-dossiers (modele/) y sont perdus.');
-    if (clashes.length) notes.push(`Fichiers en double dans le zip, un seul gardé : ${frenchList(clashes.map((c) => `« ${c} »`))}.`);
-    if (student.otherPlugins.length) notes.push(`Remises Moodle non corrigées (${frenchList([...new Set(student.otherPlugins)])}).`);
+    if (clashes.length) notes.push(`Fichiers en double dans le zip, un seul gardé : ${frenchList(clashes.map((c) => `« ${c} »`), LISTED)}.`);
+    if (student.otherPlugins.length) notes.push(`Remises Moodle non corrigées (${frenchList([...new Set(student.otherPlugins)], LISTED)}).`);
     const shown = student.moodle ? folder.replace(/_\d+_assignsubmission_file_$/, '') : folder;
     if (student.fileDirs.length === 0 && student.flatFiles.length === 0 && student.onlineText.length) {
       prepared.push({ folder, notes, ungradable: `Seul un texte en ligne a été remis sur Moodle, aucun fichier : déposez ${names.join(', ')} et ${spec.modelDir}/ comme fichiers (ou un zip de votre dossier). Note 0.` });

@@ -13,6 +13,7 @@ import { Transform } from 'node:stream';
 import * as yauzl from 'yauzl';
 import * as yazl from 'yazl';
 import { temporaryPathFor } from '../../lib/io/atomic';
+import { isInsideFolder } from '../../lib/paths';
 
 /** How much one zip may unpack to. */
 export interface ZipLimits {
@@ -162,12 +163,6 @@ function checkEntries(entries: { entry: yauzl.Entry; name: string }[], zipBytes:
   }
 }
 
-/** True when `child` is `parent` or inside it. */
-function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep));
-}
-
 /** Creates a folder chain under `root`, refusing to go through anything that is not a real folder. */
 function makeFolders(root: string, target: string): void {
   let current = root;
@@ -217,7 +212,7 @@ export async function extractZip(zipPath: string, destDir: string, options: Extr
       }
       const target = resolve(root, ...name.split('/').filter(Boolean));
       if (target === root) continue; // "./"
-      if (!isInside(target, root)) {
+      if (!isInsideFolder(target, root)) {
         throw new ZipRefusedError(`${shown} contient un chemin qui sort du dossier d’extraction : « ${name} ». Rien de plus n’a été extrait.`, shown, name);
       }
       try {

@@ -17,8 +17,8 @@
  */
 import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { join, relative, resolve } from 'node:path';
+import { isInsideFolder, PROJECT_ROOT } from '../../lib/paths';
 import { describePendingSteps, pendingSteps } from '../assignment/steps';
 import { readNotebook } from '../runner/nbformat';
 import type { NotebookKey } from '../grader/steps/context';
@@ -66,11 +66,6 @@ export interface TargetOptions {
   cwd?: string;
 }
 
-function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
 function isDir(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
@@ -82,7 +77,7 @@ function holdsNotebooks(dir: string, spec: GradingSpec): boolean {
 /** A path for messages: relative to `cwd` when inside it, else absolute. */
 export function shownPath(path: string, cwd: string): string {
   const rel = relative(cwd, path);
-  return rel === '' ? '.' : isInside(path, cwd) ? rel : path;
+  return rel === '' ? '.' : isInsideFolder(path, cwd) ? rel : path;
 }
 
 /**
@@ -109,7 +104,7 @@ export function resolveTarget(options: TargetOptions = {}): VerifierTarget {
 
   if (!holdsNotebooks(folder, spec)) {
     const projectNotebooks = join(PROJECT_ROOT, 'notebooks');
-    if (options.folder === undefined && isInside(cwd, PROJECT_ROOT) && holdsNotebooks(projectNotebooks, spec)) {
+    if (options.folder === undefined && isInsideFolder(cwd, PROJECT_ROOT) && holdsNotebooks(projectNotebooks, spec)) {
       folder = projectNotebooks;
       if (!specFile && existsSync(join(folder, FOLDER_SPEC_FILE))) ({ spec, origin: specOrigin } = readSpec(join(folder, FOLDER_SPEC_FILE)));
     } else {
@@ -118,7 +113,7 @@ export function resolveTarget(options: TargetOptions = {}): VerifierTarget {
     }
   }
 
-  const inProject = isInside(folder, PROJECT_ROOT);
+  const inProject = isInsideFolder(folder, PROJECT_ROOT);
   const ownModel = join(folder, spec.modelDir);
   let modelDir: string;
   let modelOrigin: string;

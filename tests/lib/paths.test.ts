@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { dataDir, invocationDir, modelDir, PROJECT_ROOT } from '../../lib/paths';
+import { dataDir, invocationDir, isInsideFolder, modelDir, PROJECT_ROOT } from '../../lib/paths';
 
 /** Runs `check` with these environment variables set (undefined: unset), then restores them. */
 function withEnv(vars: Record<string, string | undefined>, check: () => void): void {
@@ -36,4 +36,14 @@ test('where a command was typed: INIT_CWD when npm runs that very script, else t
     expect(invocationDir('verifier')).toBe(process.cwd());
   });
   withEnv({ npm_lifecycle_event: undefined, INIT_CWD: '/home/prof/cours' }, () => expect(invocationDir('grade')).toBe(process.cwd()));
+});
+
+test('isInsideFolder: the folder itself and what is under it, not its neighbours or parents (a name starting with .. is inside)', () => {
+  expect(isInsideFolder('/cours/classe', '/cours/classe')).toBe(true);
+  expect(isInsideFolder('/cours/classe/alice/modele', '/cours/classe')).toBe(true);
+  expect(isInsideFolder('/cours/classe/..rapports', '/cours/classe')).toBe(true);
+  expect(isInsideFolder('/cours/classe-bis', '/cours/classe')).toBe(false);
+  expect(isInsideFolder('/cours', '/cours/classe')).toBe(false);
+  expect(isInsideFolder('/cours/rapports', '/cours/classe')).toBe(false);
+  expect(isInsideFolder('/', '/cours')).toBe(false);
 });
