@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { quoteArg, shardReportDir } from './merge';
-import { ClusterOptionError } from './shard';
+import { ClusterOptionError, MAX_SHARDS } from './shard';
 import { SHARD_REPORT_FILE, type ShardReport } from './shard-report';
 
 /** Options of the job array, as given to npm run grade -- --slurm. */
@@ -52,7 +52,7 @@ export function taskLogPath(fragmentsDir: string, jobId: string, index: number):
 
 /** Checks the options sbatch will get; throws a ClusterOptionError (French) naming the option. */
 export function validateSlurmOptions(options: SlurmArrayOptions): SlurmArrayOptions {
-  if (!Number.isInteger(options.shards) || options.shards < 1 || options.shards > 1000) throw new ClusterOptionError(`--shards attend un nombre entier de 1 à 1000, pas ${options.shards}.`);
+  if (!Number.isInteger(options.shards) || options.shards < 1 || options.shards > MAX_SHARDS) throw new ClusterOptionError(`--shards attend un nombre entier de 1 à ${MAX_SHARDS}, pas ${options.shards}.`);
   if (options.partition !== undefined && !/^[\w.-]+(,[\w.-]+)*$/.test(options.partition)) throw new ClusterOptionError(`--partition attend un nom de partition Slurm (lettres, chiffres, . _ -), pas ${JSON.stringify(options.partition)}.`);
   if (options.cpusPerTask !== undefined && !(Number.isInteger(options.cpusPerTask) && options.cpusPerTask >= 1)) throw new ClusterOptionError(`--cpus-per-task attend un nombre entier positif, pas ${options.cpusPerTask}.`);
   if (options.time !== undefined && !/^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$/i.test(options.time)) {
