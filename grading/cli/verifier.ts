@@ -7,6 +7,7 @@ import { invocationDir } from '../../lib/paths';
 import { parseArgs } from 'node:util';
 import { loadNativeTf } from '../../lib/backend';
 import { chooseSandbox } from '../grader/sandbox';
+import { ensureProjectLibTypes } from '../runner/lib-types';
 import { SpecError } from '../grader/spec';
 import { headerLines, resultLines } from '../verifier/report';
 import { FOLDER_SPEC_FILE, resolveTarget, verify, VerifierInputError } from '../verifier/verify';
@@ -74,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   // The grader evaluates the model natively: say now, with the fix, if TensorFlow cannot load.
   loadNativeTf();
   const sandbox = chooseSandbox('auto');
+  if (quickRun) ensureProjectLibTypes();
   const started = Date.now();
   const seconds = () => `${Math.round((Date.now() - started) / 1000)} s`;
   let phase: 'stored' | 'quick' | undefined;

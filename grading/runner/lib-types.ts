@@ -13,6 +13,7 @@ interface LibTypesRuntime {
   TYPES_ROOT: string;
   libFingerprint(libDir: string, compilerVersion: string): string;
   sourceFiles(libDir: string): string[];
+  tslabTypescript(fromDir: string): unknown;
   typesDirFor(fingerprint: string, typesRoot?: string): string;
   useLibTypes(ts: unknown, libDir: string, options?: { typesRoot?: string; needsRequireHook?: boolean }): string | undefined;
 }
@@ -26,8 +27,7 @@ type Ts = typeof import('typescript');
 
 /** tslab's compiler: the TypeScript its kernels compile cells with. */
 export function tslabTypescript(): Ts {
-  const tslabDir = dirname(require.resolve('tslab/package.json', { paths: [PROJECT_ROOT] }));
-  return require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] })) as Ts;
+  return runtime.tslabTypescript(PROJECT_ROOT) as Ts;
 }
 
 /** What ensureLibTypes found or did. */
@@ -53,7 +53,6 @@ export function ensureLibTypes(libDir: string = join(PROJECT_ROOT, 'lib'), types
   }
   const sources = runtime.sourceFiles(libDir).map((file) => join(libDir, file));
   const temporary = join(typesRoot, `.tmp-${process.pid}-${Date.now()}`);
-  rmSync(temporary, { recursive: true, force: true });
   mkdirSync(temporary, { recursive: true });
   try {
     const files = emitDeclarations(ts, libDir, sources, join(temporary, 'lib'));

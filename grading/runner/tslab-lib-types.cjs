@@ -27,6 +27,12 @@ const COMPLETE = 'complete.json';
 /** Bump when the layout or the compiler options of the declarations change. */
 const FORMAT = 1;
 
+/** The TypeScript that the tslab installed for `fromDir` compiles cells with (its own fork of the compiler). */
+function tslabTypescript(fromDir) {
+  const tslabDir = path.dirname(require.resolve('tslab/package.json', { paths: [fromDir] }));
+  return require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] }));
+}
+
 /** The .ts sources under `libDir` (not .d.ts), relative, in a stable order. */
 function sourceFiles(libDir) {
   const found = [];
@@ -81,4 +87,4 @@ function useLibTypes(ts, libDir, options = {}) {
   return typesDir;
 }
 
-module.exports = { COMPLETE, FORMAT, PROJECT_ROOT, TYPES_ROOT, libFingerprint, sourceFiles, typesDirFor, useLibTypes };
+module.exports = { COMPLETE, TYPES_ROOT, libFingerprint, sourceFiles, tslabTypescript, typesDirFor, useLibTypes };

@@ -129,16 +129,17 @@ if (parent > 1) {
  * breaks every later cell. Directory watching only serves modules that appear during a session, so
  * it is turned off: a kernel restart picks those up. Edits to imported files are still seen.
  */
+const libTypes = require('./tslab-lib-types.cjs');
 for (const dir of from) {
   try {
-    const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [path.dirname(require.resolve('tslab/package.json', { paths: [dir] }))] }));
+    const ts = libTypes.tslabTypescript(dir);
     if (ts.sys && !ts.sys.watchDirectory.__nbvalDisabled) {
       const disabled = () => ({ close() {} });
       disabled.__nbvalDisabled = true;
       ts.sys.watchDirectory = disabled;
     }
     // Cells importing ./lib/ type-check against its prebuilt declarations when they are up to date.
-    require('./tslab-lib-types.cjs').useLibTypes(ts, path.join(process.cwd(), 'lib'));
+    libTypes.useLibTypes(ts, path.join(process.cwd(), 'lib'));
   } catch {
     // tslab not reachable from there
   }

@@ -23,7 +23,6 @@ import { describePendingSteps, pendingSteps } from '../assignment/steps';
 import { readNotebook } from '../runner/nbformat';
 import type { NotebookKey } from '../grader/steps/context';
 import { gradeSubmission, type CheckResult, type SubmissionGrade } from '../grader/pipeline';
-import { ensureProjectLibTypes } from '../runner/lib-types';
 import type { SandboxChoice } from '../grader/sandbox';
 import { makeScratchRoot } from '../grader/scratch';
 import { CHECK_IDS, DEFAULT_SPEC, loadSpec, maxScore, type CheckId, type GradingSpec } from '../grader/spec';
@@ -225,7 +224,6 @@ export async function verify(target: VerifierTarget, options: VerifyOptions): Pr
     let quick: SubmissionGrade | undefined;
     if (options.quickRun !== false && !stored.internalError) {
       process.env.ANALYSE_IMAGE_QUICK = '1';
-      ensureProjectLibTypes(() => undefined);
       // The grader's own photos (the project's images/), as a graded run classifies.
       quick = await gradeSubmission(view.dir, 'verification-rapide', { ...base, execute: true, index: 1, onProgress: (s) => options.onProgress?.('quick', s) });
     }
