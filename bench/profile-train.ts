@@ -1,9 +1,12 @@
 /**
  * `npx tsx bench/profile-train.ts [--model one-conv|four-conv] [--steps N]`: where a training step's
- * time goes, kernel by kernel (tf.profile over trainOnBatch on random data, batch 256).
+ * time goes, kernel by kernel (tf.profile over trainOnBatch on random data, batch 256). A step that
+ * runs as one TensorFlow session (lib/train/graph) shows no kernel to tf.profile: the step's time
+ * alone is printed; ANALYSE_IMAGE_GRAPH_TRAINING=0 profiles the eager kernels.
  */
 import { loadNativeTf } from '../lib/backend';
 import { buildModel, type ModelName } from '../lib/models';
+import { graphTrainingStatus } from '../lib/train/graph';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
       totals.set(kernel.name, entry);
     }
   }
+  if (graphTrainingStatus(model) === 'graphe') console.log('the step runs as one TensorFlow session (lib/train/graph): no kernel to list; ANALYSE_IMAGE_GRAPH_TRAINING=0 lists the eager ones');
   const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const kernelMs = rows.reduce((s, [, e]) => s + e.ms, 0);
   console.log(`${name}, batch ${batch}: ${(wall / steps).toFixed(1)} ms per step (profiled), kernels ${(kernelMs / steps).toFixed(1)} ms, ${rows.reduce((s, [, e]) => s + e.count, 0) / steps} kernels per step`);

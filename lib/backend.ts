@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activeFusedKernels, installTrainingKernels } from './kernels';
+import { installGraphTraining } from './train/graph';
 
 /** The tfjs-node module type, so `const tf = loadNativeTf()` is typed like `import * as tf from '@tensorflow/tfjs-node'`. */
 export type Tf = typeof import('@tensorflow/tfjs-node');
@@ -77,6 +78,7 @@ export function loadNativeTf(): Tf {
   if (loaded) return loaded;
   loaded = loadNativeTfFrom(TFJS_NODE);
   installTrainingKernels(loaded);
+  installGraphTraining(loaded);
   const oneDnn = (process.env.TF_ENABLE_ONEDNN_OPTS ?? '').toLowerCase();
   oneDnnAtLoad = oneDnn === '1' || oneDnn === 'true';
   return loaded;

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { describeBackend, loadNativeTf } from '../lib/backend';
+import { graphTrainingStatus } from '../lib/train/graph';
 import { checkoutKernelName, checkoutKernelSpec, jupyterDataDir, KERNEL_NAME, projectKernelSpec, readKernelSpec, venvKernelsDir, type KernelSpec } from './setup/kernel';
 
 /** One line on a registered kernel: its name, its kernel.json and whether it is this checkout's current one. */
@@ -50,7 +51,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loss = Number(await model.trainOnBatch(xs, ys));
   if (!Number.isFinite(loss)) throw new Error(`the training step gave a loss of ${loss}`);
-  console.log(`training step: ok (loss ${loss.toFixed(3)}, ${Date.now() - started} ms)`);
+  const how = graphTrainingStatus(model) === 'graphe' ? 'one TensorFlow session run (lib/train/graph)' : `eager, ${graphTrainingStatus(model)}`;
+  console.log(`training step: ok (loss ${loss.toFixed(3)}, ${Date.now() - started} ms, ${how}; ANALYSE_IMAGE_GRAPH_TRAINING=0 keeps it eager)`);
 }
 
 main().catch((error: Error) => {

@@ -288,22 +288,24 @@ describe('fused training kernels', () => {
     });
   });
 
-  it('trains the four-conv architecture to the same losses as tfjs without them (same seeded weights and data)', () => {
-    const run = (fused: boolean) => {
+  it('train the four-conv architecture to the same losses as tfjs without them, and so does the graph step (same seeded weights and data)', () => {
+    const run = (fused: boolean, graph: boolean) => {
       const child = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [join(__dirname, 'train-steps.ts')], {
         encoding: 'utf8',
-        env: { ...process.env, ANALYSE_IMAGE_FUSED_KERNELS: fused ? '1' : '0' },
+        env: { ...process.env, ANALYSE_IMAGE_FUSED_KERNELS: fused ? '1' : '0', ANALYSE_IMAGE_GRAPH_TRAINING: graph ? '1' : '0' },
         timeout: 120_000,
       });
       if (child.status !== 0) throw new Error(child.stderr);
-      return JSON.parse(child.stdout) as { losses: number[]; predictions: number[] };
+      return JSON.parse(child.stdout) as { losses: number[]; predictions: number[]; graph: string };
     };
-    const withKernels = run(true);
-    const without = run(false);
-    expect(withKernels.losses).toHaveLength(4);
-    // The losses move (it trains) and agree to float32 round-off.
-    expect(withKernels.losses[3]).toBeLessThan(withKernels.losses[0]);
-    withKernels.losses.forEach((loss, i) => expect(Math.abs(loss - without.losses[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(loss))));
-    withKernels.predictions.forEach((p, i) => expect(Math.abs(p - without.predictions[i])).toBeLessThan(1e-4));
-  }, 240_000);
+    const without = run(false, false);
+    for (const [withKernels, how] of [[run(true, false), 'eager'], [run(true, true), 'graphe']] as const) {
+      expect(withKernels.graph).toBe(how);
+      expect(withKernels.losses).toHaveLength(4);
+      // The losses move (it trains) and agree to float32 round-off.
+      expect(withKernels.losses[3]).toBeLessThan(withKernels.losses[0]);
+      withKernels.losses.forEach((loss, i) => expect(Math.abs(loss - without.losses[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(loss))));
+      withKernels.predictions.forEach((p, i) => expect(Math.abs(p - without.predictions[i])).toBeLessThan(1e-4));
+    }
+  }, 360_000);
 });

@@ -1,11 +1,13 @@
 /**
  * Child script of kernels.test.ts: trains the four-conv architecture (dropout removed so both runs
  * compute the same function) for a few steps from seeded weights and prints the losses as JSON.
- * Run once with the fused kernels and once with ANALYSE_IMAGE_FUSED_KERNELS=0.
+ * Run with the fused kernels, with ANALYSE_IMAGE_FUSED_KERNELS=0, and with the graph step
+ * (ANALYSE_IMAGE_GRAPH_TRAINING=1; 0 keeps the eager kernels); `graph` says which trained.
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
 import { buildModel } from '../../../lib/models';
+import { graphTrainingStatus } from '../../../lib/train/graph';
 
 const tf = loadNativeTf();
 
@@ -34,5 +36,5 @@ const ys = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), '
     losses.push(loss);
   }
   const predictions = Array.from((model.predict(xs) as tfTypes.Tensor).dataSync()).slice(0, 20);
-  process.stdout.write(JSON.stringify({ losses, predictions }));
+  process.stdout.write(JSON.stringify({ losses, predictions, graph: graphTrainingStatus(model) === 'graphe' ? 'graphe' : 'eager' }));
 })();

@@ -1,0 +1,330 @@
+/**
+ * The layers a training graph knows, each as its forward ops and its gradient ops, the functions
+ * tfjs-layers computes (same formulas as its eager training with lib/kernels): Conv2D (bias, ReLU),
+ * MaxPooling2D, Dropout (unseeded), Flatten, Dense (ReLU, softmax or none) and BatchNormalization
+ * in training mode (batch statistics; moving averages updated as tfjs-layers does). A layer this
+ * file does not know, or a setting it does not cover, is named in `unsupported` and the model keeps
+ * tfjs' eager training.
+ */
+import { DT, FLOAT_T, type GraphBuilder } from './graph-def';
+
+/** A tfjs-layers weight as the graph sees it. */
+export interface LayerVariableLike {
+  name: string;
+  read(): { dataId: object; shape: number[]; dtype: string };
+}
+
+/** What a layer's ops need from the graph being built: its variables' values and where gradients and updates go. */
+export interface GraphContext {
+  g: GraphBuilder;
+  /** The node reading the variable's current value. */
+  value(variable: LayerVariableLike): string;
+  /** Records the gradient of the loss with respect to a trainable variable. */
+  gradient(variable: LayerVariableLike, node: string): void;
+  /** Records a non-trainable variable's value after the step (batch normalisation's moving averages). */
+  update(variable: LayerVariableLike, node: string): void;
+  /** The batch's size as an int32 vector of one value (set once the input exists, before any forward). */
+  batchSize: string;
+}
+
+/** One layer in the graph: forward(input) returns its output; backward(dOutput) its input's gradient (undefined when not needed). */
+export interface GraphLayer {
+  forward(input: string): string;
+  backward(dOutput: string, needInputGradient: boolean): string | undefined;
+  /** The layer's trainable variables (for checking they are the model's). */
+  trainable: LayerVariableLike[];
+  /** Its non-trainable variables the step updates. */
+  state: LayerVariableLike[];
+}
+
+/** The fields of tfjs-layers' layers read here (each layer class has a subset). */
+export interface LayerLike {
+  getClassName(): string;
+  name: string;
+  trainable: boolean;
+  outputShape: (number | null)[] | (number | null)[][];
+  activation?: { getClassName(): string };
+  kernel?: LayerVariableLike;
+  bias?: LayerVariableLike | null;
+  useBias?: boolean;
+  kernelSize?: number[];
+  strides?: number[];
+  padding?: string;
+  dataFormat?: string;
+  dilationRate?: number | number[];
+  rank?: number;
+  poolSize?: number[];
+  rate?: number;
+  noiseShape?: unknown;
+  seed?: unknown;
+  axis?: number | number[];
+  momentum?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+  gamma?: LayerVariableLike;
+  beta?: LayerVariableLike;
+  movingMean?: LayerVariableLike;
+  movingVariance?: LayerVariableLike;
+  [setting: string]: unknown;
+}
+
+/** The reason a layer cannot be trained in a graph, or undefined when it can. */
+type Check = string | undefined;
+
+const NHWC = { data_format: { s: 'NHWC' } } as const;
+const REGULARISED = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint', 'biasConstraint', 'gammaRegularizer', 'betaRegularizer', 'gammaConstraint', 'betaConstraint'];
+
+function commonCheck(layer: LayerLike): Check {
+  if (!layer.trainable) return `la couche ${layer.name} est gelée (trainable = false)`;
+  const extra = REGULARISED.find((field) => layer[field] != null);
+  return extra ? `la couche ${layer.name} a un ${extra}` : undefined;
+}
+
+function activationName(layer: LayerLike): string {
+  return layer.activation?.getClassName() ?? 'linear';
+}
+
+function outputShape(layer: LayerLike): (number | null)[] {
+  return layer.outputShape as (number | null)[];
+}
+
+/** Shape(x) as int32. */
+function shapeOf(g: GraphBuilder, x: string): string {
+  return g.op('Shape', [x], { ...FLOAT_T, out_type: { type: DT.INT32 } });
+}
+
+/** The gradient through an activation whose output is `y`: ReLU (ReluGrad), softmax over the last axis, or none. */
+function activationGradient(g: GraphBuilder, activation: string, dy: string, y: string): string {
+  if (activation === 'relu') return g.op('ReluGrad', [dy, y], FLOAT_T);
+  if (activation === 'softmax') {
+    // tfjs' softmax gradient: dy * y - sum(dy * y) * y.
+    const dyTimesY = g.op('Mul', [dy, y], FLOAT_T);
+    const sum = g.op('Sum', [dyTimesY, g.ints([-1])], { ...FLOAT_T, Tidx: { type: DT.INT32 }, keep_dims: { b: true } });
+    return g.op('Sub', [dyTimesY, g.op('Mul', [sum, y], FLOAT_T)], FLOAT_T);
+  }
+  return dy;
+}
+
+function activate(g: GraphBuilder, activation: string, z: string): string {
+  if (activation === 'relu') return g.op('Relu', [z], FLOAT_T);
+  if (activation === 'softmax') return g.op('Softmax', [z], FLOAT_T);
+  return z;
+}
+
+function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling | undefined): GraphLayer | string {
+  const dilations = Array.isArray(layer.dilationRate) ? layer.dilationRate : [layer.dilationRate, layer.dilationRate];
+  const declared = activationName(layer);
+  // The ReLU moves after the max pooling that follows (see poolsBeforeRelu); the convolution then outputs conv + bias.
+  const activation = pooling ? 'linear' : declared;
+  if (layer.rank !== 2 || layer.dataFormat !== 'channelsLast') return `la convolution ${layer.name} n'est pas en 2D canaux en dernier`;
+  if (!dilations.every((d) => d === 1)) return `la convolution ${layer.name} est dilatée`;
+  if (layer.padding !== 'valid' && layer.padding !== 'same') return `la convolution ${layer.name} a le padding ${layer.padding}`;
+  if (declared !== 'relu' && declared !== 'linear') return `la convolution ${layer.name} a l'activation ${declared}`;
+  const { g } = ctx;
+  const kernel = layer.kernel!;
+  const bias = layer.useBias ? layer.bias ?? undefined : undefined;
+  const strides = layer.strides!.length === 1 ? [layer.strides![0], layer.strides![0]] : layer.strides!;
+  const settings = { ...FLOAT_T, ...NHWC, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: layer.padding.toUpperCase() }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
+  let x = '';
+  let y = '';
+  return {
+    trainable: bias ? [kernel, bias] : [kernel],
+    state: [],
+    forward(input) {
+      x = input;
+      const conv = g.op('Conv2D', [x, ctx.value(kernel)], settings);
+      const z = bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv;
+      y = activate(g, activation, z);
+      return y;
+    },
+    backward(dy, needInputGradient) {
+      const dz = activationGradient(g, activation, dy, y);
+      // A sum, not BiasAddGrad: oneDNN's graph pass fuses BiasAddGrad into the filter's gradient, whose bias reduction
+      // is slow (measured: the lab's 1-conv step 33-41 ms with it, 27-30 ms with the sum). Before a max pooling, the
+      // pooled map's gradient has the same sum (the pooling's gradient moves each value to one position) on a map four times smaller.
+      if (bias) ctx.gradient(bias, g.op('Sum', [pooling ? pooling.pooledGradient : dz, g.ints([0, 1, 2])], { ...FLOAT_T, Tidx: { type: DT.INT32 }, keep_dims: { b: false } }));
+      ctx.gradient(kernel, g.op('Conv2DBackpropFilter', [x, g.ints(kernel.read().shape), dz], settings));
+      return needInputGradient ? g.op('Conv2DBackpropInput', [shapeOf(g, x), ctx.value(kernel), dz], settings) : undefined;
+    },
+  };
+}
+
+function maxPooling2d(layer: LayerLike, ctx: GraphContext, relu: ReluAfterPooling | undefined): GraphLayer | string {
+  if (layer.dataFormat !== 'channelsLast') return `le max pooling ${layer.name} n'est pas canaux en dernier`;
+  if (layer.padding !== 'valid' && layer.padding !== 'same') return `le max pooling ${layer.name} a le padding ${layer.padding}`;
+  const { g } = ctx;
+  const [ph, pw] = layer.poolSize!;
+  const [sh, sw] = layer.strides ?? layer.poolSize!;
+  const settings = { ...FLOAT_T, ...NHWC, ksize: { ints: [1, ph, pw, 1] }, strides: { ints: [1, sh, sw, 1] }, padding: { s: layer.padding.toUpperCase() } };
+  let x = '';
+  let pooled = '';
+  let y = '';
+  return {
+    trainable: [],
+    state: [],
+    forward(input) {
+      x = input;
+      pooled = g.op('MaxPool', [x], settings);
+      y = relu ? g.op('Relu', [pooled], FLOAT_T) : pooled;
+      return y;
+    },
+    backward(dy) {
+      const dPooled = relu ? g.op('ReluGrad', [dy, y], FLOAT_T) : dy;
+      if (relu) relu.pooledGradient = dPooled;
+      return g.op('MaxPoolGrad', [x, pooled, dPooled], settings);
+    },
+  };
+}
+
+function dropout(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
+  if (layer.seed != null) return `le dropout ${layer.name} a une graine (seed)`;
+  if (layer.noiseShape != null) return `le dropout ${layer.name} a un noiseShape`;
+  const rate = layer.rate!;
+  if (!(rate >= 0 && rate < 1)) return `le dropout ${layer.name} a le taux ${rate}`;
+  const { g } = ctx;
+  let multiplier = '';
+  return {
+    trainable: [],
+    state: [],
+    forward(input) {
+      if (rate === 0) return input;
+      // tfjs' dropout: multiplier = floor(u + keep) / keep with u uniform in [0, 1), drawn by TensorFlow (seed 0: at random).
+      const keep = g.scalar(1 - rate);
+      // Its shape from the batch's size, not from the input: the draw can run while the layers before it compute.
+      const shape = g.op('ConcatV2', [ctx.batchSize, g.ints(outputShape(layer).slice(1) as number[]), g.int(0)], { T: { type: DT.INT32 }, N: { i: 2 }, Tidx: { type: DT.INT32 } });
+      const uniform = g.op('RandomUniform', [shape], { seed: { i: 0 }, seed2: { i: 0 }, dtype: { type: DT.FLOAT }, T: { type: DT.INT32 } });
+      multiplier = g.op('RealDiv', [g.op('Floor', [g.op('AddV2', [uniform, keep], FLOAT_T)], FLOAT_T), keep], FLOAT_T);
+      return g.op('Mul', [input, multiplier], FLOAT_T);
+    },
+    backward(dy) {
+      return rate === 0 ? dy : g.op('Mul', [dy, multiplier], FLOAT_T);
+    },
+  };
+}
+
+function flatten(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
+  if (layer.dataFormat === 'channelsFirst') return `l'aplatissement ${layer.name} est canaux en premier`;
+  const { g } = ctx;
+  const size = outputShape(layer)[1];
+  let x = '';
+  return {
+    trainable: [],
+    state: [],
+    forward(input) {
+      x = input;
+      return g.op('Reshape', [x, g.ints([-1, size!])], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+    },
+    backward(dy) {
+      return g.op('Reshape', [dy, shapeOf(g, x)], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+    },
+  };
+}
+
+function dense(layer: LayerLike, ctx: GraphContext, inputRank: number): GraphLayer | string {
+  const activation = activationName(layer);
+  if (inputRank !== 2) return `la couche dense ${layer.name} reçoit un tenseur de rang ${inputRank}`;
+  if (!['relu', 'softmax', 'linear'].includes(activation)) return `la couche dense ${layer.name} a l'activation ${activation}`;
+  const { g } = ctx;
+  const kernel = layer.kernel!;
+  const bias = layer.useBias ? layer.bias ?? undefined : undefined;
+  const matMul = (a: string, b: string, transposeA: boolean, transposeB: boolean) => g.op('MatMul', [a, b], { ...FLOAT_T, transpose_a: { b: transposeA }, transpose_b: { b: transposeB } });
+  let x = '';
+  let y = '';
+  return {
+    trainable: bias ? [kernel, bias] : [kernel],
+    state: [],
+    forward(input) {
+      x = input;
+      const product = matMul(x, ctx.value(kernel), false, false);
+      y = activate(g, activation, bias ? g.op('BiasAdd', [product, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : product);
+      return y;
+    },
+    backward(dy, needInputGradient) {
+      const dz = activationGradient(g, activation, dy, y);
+      if (bias) ctx.gradient(bias, g.op('BiasAddGrad', [dz], { ...FLOAT_T, ...NHWC }));
+      ctx.gradient(kernel, matMul(x, dz, true, false));
+      return needInputGradient ? matMul(dz, ctx.value(kernel), false, true) : undefined;
+    },
+  };
+}
+
+function batchNormalization(layer: LayerLike, ctx: GraphContext, inputRank: number): GraphLayer | string {
+  const axis = Array.isArray(layer.axis) ? layer.axis : [layer.axis];
+  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== inputRank - 1)) return `la normalisation ${layer.name} n'est pas sur le dernier axe`;
+  if (inputRank !== 4 && inputRank !== 2) return `la normalisation ${layer.name} reçoit un tenseur de rang ${inputRank}`;
+  if (!layer.center || !layer.scale || !layer.gamma || !layer.beta) return `la normalisation ${layer.name} n'a pas gamma et beta`;
+  const { g } = ctx;
+  const { gamma, beta, movingMean, movingVariance } = layer as Required<Pick<LayerLike, 'gamma' | 'beta' | 'movingMean' | 'movingVariance'>>;
+  const channels = gamma.read().shape[0];
+  const common = { ...FLOAT_T, U: { type: DT.FLOAT }, epsilon: { f: layer.epsilon! }, ...NHWC, is_training: { b: true } };
+  let x4 = '';
+  let normalised = '';
+  let inputShape = '';
+  return {
+    trainable: [gamma, beta],
+    state: [movingMean, movingVariance],
+    forward(input) {
+      inputShape = shapeOf(g, input);
+      x4 = inputRank === 4 ? input : g.op('Reshape', [input, g.ints([-1, 1, 1, channels])], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+      const empty = g.op('Const', [], { dtype: { type: DT.FLOAT }, value: { tensor: { dtype: DT.FLOAT, shape: [0] } } });
+      // y, the batch's mean and Bessel-corrected variance, and three reserve spaces for the gradient.
+      normalised = g.op('FusedBatchNormV3', [x4, ctx.value(gamma), ctx.value(beta), empty, empty], { ...common, exponential_avg_factor: { f: 1 } });
+      // tfjs-layers averages the biased variance: undo Bessel's correction, count = values per channel.
+      const count = g.op('Cast', [g.op('Size', [x4], { ...FLOAT_T, out_type: { type: DT.INT32 } })], { SrcT: { type: DT.INT32 }, DstT: { type: DT.FLOAT }, Truncate: { b: false } });
+      const perChannel = g.op('RealDiv', [count, g.scalar(channels)], FLOAT_T);
+      const variance = g.op('Mul', [`${normalised}:2`, g.op('RealDiv', [g.op('Sub', [perChannel, g.scalar(1)], FLOAT_T), perChannel], FLOAT_T)], FLOAT_T);
+      const decay = g.scalar(1 - layer.momentum!);
+      for (const [variable, batchValue] of [[movingMean, `${normalised}:1`], [movingVariance, variance]] as const) {
+        const current = ctx.value(variable);
+        ctx.update(variable, g.op('Sub', [current, g.op('Mul', [g.op('Sub', [current, batchValue], FLOAT_T), decay], FLOAT_T)], FLOAT_T));
+      }
+      return inputRank === 4 ? normalised : g.op('Reshape', [normalised, inputShape], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+    },
+    backward(dy) {
+      const dy4 = inputRank === 4 ? dy : g.op('Reshape', [dy, g.ints([-1, 1, 1, channels])], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+      const grads = g.op('FusedBatchNormGradV3', [dy4, x4, ctx.value(gamma), `${normalised}:3`, `${normalised}:4`, `${normalised}:5`], common);
+      ctx.gradient(gamma, `${grads}:1`);
+      ctx.gradient(beta, `${grads}:2`);
+      return inputRank === 4 ? grads : g.op('Reshape', [grads, inputShape], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+    },
+  };
+}
+
+/**
+ * Whether a convolution's ReLU can run after the max pooling that follows it: max(relu(z)) = relu(max(z))
+ * because ReLU never reverses an order, and the gradient reaches the same position (a window's first
+ * maximum, or nowhere when it is not positive), so the function and its gradients are the same while
+ * ReLU and its gradient work on a map four times smaller.
+ */
+export function poolsBeforeRelu(layer: LayerLike, next: LayerLike | undefined): boolean {
+  return layer.getClassName() === 'Conv2D' && activationName(layer) === 'relu' && next?.getClassName() === 'MaxPooling2D';
+}
+
+/** Shared by a convolution and the max pooling that applies its ReLU: the pooled map's gradient, set by the pooling's backward. */
+export interface ReluAfterPooling {
+  pooledGradient: string;
+}
+
+/** The graph form of one layer, or why it has none (French, shown by graphTrainingStatus). */
+export function graphLayer(layer: LayerLike, ctx: GraphContext, inputRank: number, reluAfterPooling?: ReluAfterPooling): GraphLayer | string {
+  const kind = layer.getClassName();
+  const problem = commonCheck(layer);
+  if (problem) return problem;
+  switch (kind) {
+    case 'Conv2D':
+      return conv2d(layer, ctx, reluAfterPooling);
+    case 'MaxPooling2D':
+      return maxPooling2d(layer, ctx, reluAfterPooling);
+    case 'Dropout':
+      return dropout(layer, ctx);
+    case 'Flatten':
+      return flatten(layer, ctx);
+    case 'Dense':
+      return dense(layer, ctx, inputRank);
+    case 'BatchNormalization':
+      return batchNormalization(layer, ctx, inputRank);
+    default:
+      return `la couche ${layer.name} (${kind}) n'a pas de forme en graphe`;
+  }
+}

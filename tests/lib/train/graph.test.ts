@@ -1,0 +1,180 @@
+/** The graph training step computes what tfjs' eager training computes, keeps the model's variables true, and leaves what it does not know to tfjs. */
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../../../lib/backend';
+import { buildModel } from '../../../lib/models';
+import { GraphBuilder, GraphSession, graphTrainingEnabled, graphTrainingStatus } from '../../../lib/train/graph';
+import { DT, FLOAT_T } from '../../../lib/train/graph/graph-def';
+import { graphLayer, type GraphLayer, type LayerLike } from '../../../lib/train/graph/layers';
+
+const tf = loadNativeTf();
+
+/** Runs `body` with graph training switched on or off (the switch is read at each fit / trainOnBatch). */
+async function withGraph<T>(on: boolean, body: () => Promise<T>): Promise<T> {
+  const saved = process.env.ANALYSE_IMAGE_GRAPH_TRAINING;
+  process.env.ANALYSE_IMAGE_GRAPH_TRAINING = on ? '1' : '0';
+  try {
+    return await body();
+  } finally {
+    if (saved === undefined) delete process.env.ANALYSE_IMAGE_GRAPH_TRAINING;
+    else process.env.ANALYSE_IMAGE_GRAPH_TRAINING = saved;
+  }
+}
+
+/**
+ * Every layer kind the graph knows, in the places the course uses them (dropout left out: its draws
+ * differ between runs). No bias right before a batch normalisation: its gradient is zero but for
+ * round-off, which Adam scales up to steps of the learning rate's size that differ between any two runs.
+ */
+function fixtureModel(options: { dropout?: tfTypes.layers.Layer; optimizer?: tfTypes.Optimizer; loss?: string } = {}): tfTypes.Sequential {
+  let seed = 1;
+  const glorot = () => tf.initializers.glorotUniform({ seed: seed++ });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.inputLayer({ inputShape: [12, 12, 1] }),
+      tf.layers.conv2d({ filters: 6, kernelSize: 3, activation: 'relu', useBias: false, kernelInitializer: glorot() }),
+      tf.layers.batchNormalization(),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', padding: 'same', strides: 2, kernelInitializer: glorot() }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      ...(options.dropout ? [options.dropout] : []),
+      tf.layers.conv2d({ filters: 8, kernelSize: 2, activation: 'linear', kernelInitializer: glorot() }),
+      tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: 'same' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 16, activation: 'relu', useBias: false, kernelInitializer: glorot() }),
+      tf.layers.batchNormalization(),
+      tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: glorot() }),
+    ],
+  });
+  model.compile({ loss: options.loss ?? 'categoricalCrossentropy', optimizer: options.optimizer ?? tf.train.adam(0.01), metrics: ['accuracy'] });
+  return model;
+}
+
+const xs = tf.randomUniform([48, 12, 12, 1], 0, 1, 'float32', 5);
+const ys = tf.oneHot(tf.randomUniform([48], 0, 5, 'int32', 6) as tfTypes.Tensor1D, 5).toFloat();
+
+function maxAbsDiff(a: tfTypes.Tensor, b: tfTypes.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+async function steps(model: tfTypes.LayersModel, count: number): Promise<number[][]> {
+  const results: number[][] = [];
+  for (let i = 0; i < count; i++) results.push((await model.trainOnBatch(xs, ys)) as number[]);
+  return results;
+}
+
+describe('graph training step', () => {
+  it('is on by default', () => {
+    expect(graphTrainingEnabled()).toBe(true);
+  });
+
+  it('gives the losses, accuracies, weights, moving averages and Adam moments of eager training', async () => {
+    const graph = fixtureModel();
+    const eager = fixtureModel();
+    const graphed = await withGraph(true, () => steps(graph, 6));
+    const eagerly = await withGraph(false, () => steps(eager, 6));
+    expect(graphTrainingStatus(graph)).toBe('graphe');
+    expect(graphTrainingStatus(eager)).toBe('désactivé (ANALYSE_IMAGE_GRAPH_TRAINING=0)');
+    expect(graphed[5][0]).toBeLessThan(graphed[0][0]);
+    graphed.forEach(([loss, accuracy], i) => {
+      expect(Math.abs(loss - eagerly[i][0])).toBeLessThan(1e-5 * Math.max(1, loss));
+      expect(accuracy).toBe(eagerly[i][1]);
+    });
+    // Every weight, the moving mean and variance included, to round-off (measured: at most 2e-5 after six steps).
+    const [a, b] = [graph.getWeights(), eager.getWeights()];
+    expect(a).toHaveLength(b.length);
+    a.forEach((w, i) => expect(maxAbsDiff(w, b[i])).toBeLessThan(1e-4));
+    const [ma, mb] = [await graph.optimizer.getWeights(), await eager.optimizer.getWeights()];
+    expect(ma.map((w) => w.name.replace(/\d+(?=\/)/g, ''))).toEqual(mb.map((w) => w.name.replace(/\d+(?=\/)/g, '')));
+    expect(ma[0].tensor.dataSync()[0]).toBe(6);
+    ma.slice(1).forEach((w, i) => expect(maxAbsDiff(w.tensor, mb[i + 1].tensor)).toBeLessThan(1e-5));
+  });
+
+  it('trains the course models in the graph, through fit as the notebooks call it', async () => {
+    for (const name of ['one-conv', 'four-conv'] as const) {
+      const model = buildModel(name);
+      const images = tf.randomUniform([64, 28, 28, 1]);
+      const labels = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32') as tfTypes.Tensor1D, 10).toFloat();
+      const history = await model.fit(images, labels, { epochs: 2, batchSize: 32, verbose: 0, validationData: [images, labels] });
+      expect(graphTrainingStatus(model)).toBe('graphe');
+      expect(Object.keys(history.history).sort()).toEqual(['acc', 'loss', 'val_acc', 'val_loss']);
+      expect(history.history.loss.every((v) => Number.isFinite(v as number))).toBe(true);
+      tf.dispose([images, labels]);
+    }
+  }, 60_000);
+
+  it('draws dropout masks: the loss of the same batch varies, the model still learns', async () => {
+    const model = fixtureModel({ dropout: tf.layers.dropout({ rate: 0.5 }) });
+    const losses = (await steps(model, 30)).map(([loss]) => loss);
+    expect(graphTrainingStatus(model)).toBe('graphe');
+    expect(new Set(losses).size).toBe(losses.length);
+    expect(losses[29]).toBeLessThan(losses[0]);
+  });
+
+  it("drops values at dropout's rate, scales the others by 1 / (1 - rate), and routes the gradient through the same mask", () => {
+    const layer = tf.layers.dropout({ rate: 0.25 });
+    tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [400] }), layer] });
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', [-1, 400]);
+    const batchSize = g.op('Slice', [g.op('Shape', [x], { ...FLOAT_T, out_type: { type: DT.INT32 } }), g.ints([0]), g.ints([1])], { T: { type: DT.INT32 }, Index: { type: DT.INT32 } });
+    const dropout = graphLayer(layer as unknown as LayerLike, { g, value: () => '', gradient: () => undefined, update: () => undefined, batchSize }, 2) as GraphLayer;
+    g.identityAfter('y', dropout.forward(x), []);
+    g.identityAfter('dx', dropout.backward(g.placeholder('dy', [-1, 400]), true)!, []);
+    const session = GraphSession.load(tf, g);
+    const ones = tf.ones([100, 400]);
+    const [y, dx] = session.run([['x', ones], ['dy', ones]], ['y', 'dx']);
+    const values = y.dataSync();
+    const zeros = values.filter((v) => v === 0).length;
+    // 40 000 draws: the dropped fraction is 0.25 within 5 standard deviations (0.011).
+    expect(Math.abs(zeros / values.length - 0.25)).toBeLessThan(0.011);
+    expect(values.every((v) => v === 0 || v === Math.fround(1 / Math.fround(0.75)))).toBe(true);
+    expect(Array.from(dx.dataSync())).toEqual(Array.from(values));
+    tf.dispose([y, dx, ones]);
+    session.close();
+  });
+
+  it('leaves no tensor behind a step', async () => {
+    const model = fixtureModel({ dropout: tf.layers.dropout({ rate: 0.2 }) });
+    await steps(model, 2);
+    const before = tf.memory().numTensors;
+    await steps(model, 5);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('takes weights set from elsewhere at the next step', async () => {
+    const model = fixtureModel();
+    const initial = model.getWeights().map((w) => w.clone());
+    const [[first]] = await steps(model, 3);
+    model.setWeights(initial);
+    // The loss is computed before the update: the same weights give the first step's loss again.
+    const [[again]] = await steps(model, 1);
+    expect(again).toBeCloseTo(first, 5);
+  });
+
+  it('leaves to tfjs what it does not know, and says why', async () => {
+    const cases: [tfTypes.LayersModel, string][] = [
+      [fixtureModel({ optimizer: tf.train.sgd(0.1) }), "l'optimiseur n'est pas Adam"],
+      [fixtureModel({ loss: 'meanSquaredError' }), 'la perte est meanSquaredError, pas categoricalCrossentropy'],
+      [fixtureModel({ dropout: tf.layers.dropout({ rate: 0.3, seed: 7 }) }), /a une graine/.source],
+    ];
+    const input = tf.input({ shape: [12, 12, 1] });
+    const branch = tf.layers.flatten().apply(input) as tfTypes.SymbolicTensor;
+    const merged = tf.layers.concatenate().apply([branch, branch]) as tfTypes.SymbolicTensor;
+    const functional = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 5, activation: 'softmax' }).apply(merged) as tfTypes.SymbolicTensor });
+    functional.compile({ loss: 'categoricalCrossentropy', optimizer: tf.train.adam(), metrics: ['accuracy'] });
+    cases.push([functional, 'suite de couches']);
+    for (const [model, reason] of cases) {
+      const [[first], , [last]] = await steps(model, 3);
+      expect(graphTrainingStatus(model)).toMatch(new RegExp(reason));
+      expect(Number.isFinite(first) && Number.isFinite(last)).toBe(true);
+    }
+  });
+
+  it('gives the optimizer back to tfjs after its setWeights', async () => {
+    const model = fixtureModel();
+    await steps(model, 2);
+    const moments = await model.optimizer.getWeights();
+    await model.optimizer.setWeights(moments);
+    const [[loss]] = await steps(model, 1);
+    expect(graphTrainingStatus(model)).toMatch(/déjà des moments/);
+    expect(Number.isFinite(loss)).toBe(true);
+  });
+});
