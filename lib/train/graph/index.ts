@@ -21,6 +21,7 @@ const NATIVE_ADAM_STATE = Symbol.for('analyse-image.nativeAdamState');
 type TrainFunction = (data: tfTypes.Tensor[]) => tfTypes.Scalar[];
 
 interface Trainable extends ModelLike {
+  testFunction?: TrainFunction;
   optimizer: (AdamLike & { [GRAPH]?: { model: object; graph: TrainingGraph }; [NATIVE_ADAM_STATE]?: unknown }) | undefined;
   [WHY_EAGER]?: string;
 }
@@ -68,7 +69,7 @@ function graphBatch(data: tfTypes.Tensor[]): boolean {
 /** Makes LayersModel's training step run as a graph where it applies (once per process); returns whether it is on. */
 export function installGraphTraining(tf: typeof tfTypes): boolean {
   if (!graphTrainingEnabled() || !nativeBackend(tf)) return false;
-  const model = tf.LayersModel.prototype as unknown as { makeTrainFunction(this: Trainable): TrainFunction } & Record<symbol, boolean>;
+  const model = tf.LayersModel.prototype as unknown as { makeTrainFunction(this: Trainable): TrainFunction; makeTestFunction(this: Trainable): void } & Record<symbol, boolean>;
   if (model[PATCHED]) return true;
   const original = model.makeTrainFunction;
   model.makeTrainFunction = function (this: Trainable) {
@@ -84,6 +85,15 @@ export function installGraphTraining(tf: typeof tfTypes): boolean {
     }
     delete this[WHY_EAGER];
     return (data) => (graphBatch(data) ? graph.step(data[0], data[1]) : eager(data));
+  };
+  // Validation and evaluate run the inference graph of a model already training in a graph (none is built for them alone).
+  const originalTest = model.makeTestFunction;
+  model.makeTestFunction = function (this: Trainable) {
+    originalTest.call(this);
+    const eager = this.testFunction!;
+    const owned = this.optimizer?.[GRAPH];
+    if (!graphTrainingEnabled() || owned?.model !== this) return;
+    this.testFunction = (data) => (graphBatch(data) ? owned.graph.evaluate(data[0], data[1]) : eager(data));
   };
   model[PATCHED] = true;
 

@@ -30,6 +30,8 @@ export interface GraphContext {
 /** One layer in the graph: forward(input) returns its output; backward(dOutput) its input's gradient (undefined when not needed). */
 export interface GraphLayer {
   forward(input: string): string;
+  /** The layer's output in inference (tfjs' training false: no dropout, batch normalisation with its moving averages). */
+  inference(input: string): string;
   backward(dOutput: string, needInputGradient: boolean): string | undefined;
   /** The layer's trainable variables (for checking they are the model's). */
   trainable: LayerVariableLike[];
@@ -126,6 +128,10 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
   const bias = layer.useBias ? layer.bias ?? undefined : undefined;
   const strides = layer.strides!.length === 1 ? [layer.strides![0], layer.strides![0]] : layer.strides!;
   const settings = { ...FLOAT_T, ...NHWC, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: layer.padding.toUpperCase() }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
+  const apply = (input: string) => {
+    const conv = g.op('Conv2D', [input, ctx.value(kernel)], settings);
+    return activate(g, activation, bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv);
+  };
   let x = '';
   let y = '';
   return {
@@ -133,11 +139,10 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
     state: [],
     forward(input) {
       x = input;
-      const conv = g.op('Conv2D', [x, ctx.value(kernel)], settings);
-      const z = bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv;
-      y = activate(g, activation, z);
+      y = apply(input);
       return y;
     },
+    inference: apply,
     backward(dy, needInputGradient) {
       const dz = activationGradient(g, activation, dy, y);
       // A sum, not BiasAddGrad: oneDNN's graph pass fuses BiasAddGrad into the filter's gradient, whose bias reduction
@@ -169,6 +174,10 @@ function maxPooling2d(layer: LayerLike, ctx: GraphContext, relu: ReluAfterPoolin
       y = relu ? g.op('Relu', [pooled], FLOAT_T) : pooled;
       return y;
     },
+    inference(input) {
+      const max = g.op('MaxPool', [input], settings);
+      return relu ? g.op('Relu', [max], FLOAT_T) : max;
+    },
     backward(dy) {
       const dPooled = relu ? g.op('ReluGrad', [dy, y], FLOAT_T) : dy;
       if (relu) relu.pooledGradient = dPooled;
@@ -197,6 +206,7 @@ function dropout(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
       multiplier = g.op('RealDiv', [g.op('Floor', [g.op('AddV2', [uniform, keep], FLOAT_T)], FLOAT_T), keep], FLOAT_T);
       return g.op('Mul', [input, multiplier], FLOAT_T);
     },
+    inference: (input) => input,
     backward(dy) {
       return rate === 0 ? dy : g.op('Mul', [dy, multiplier], FLOAT_T);
     },
@@ -215,6 +225,7 @@ function flatten(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
       x = input;
       return g.op('Reshape', [x, g.ints([-1, size!])], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
     },
+    inference: (input) => g.op('Reshape', [input, g.ints([-1, size!])], { ...FLOAT_T, Tshape: { type: DT.INT32 } }),
     backward(dy) {
       return g.op('Reshape', [dy, shapeOf(g, x)], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
     },
@@ -229,6 +240,10 @@ function dense(layer: LayerLike, ctx: GraphContext, inputRank: number): GraphLay
   const kernel = layer.kernel!;
   const bias = layer.useBias ? layer.bias ?? undefined : undefined;
   const matMul = (a: string, b: string, transposeA: boolean, transposeB: boolean) => g.op('MatMul', [a, b], { ...FLOAT_T, transpose_a: { b: transposeA }, transpose_b: { b: transposeB } });
+  const apply = (input: string) => {
+    const product = matMul(input, ctx.value(kernel), false, false);
+    return activate(g, activation, bias ? g.op('BiasAdd', [product, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : product);
+  };
   let x = '';
   let y = '';
   return {
@@ -236,10 +251,10 @@ function dense(layer: LayerLike, ctx: GraphContext, inputRank: number): GraphLay
     state: [],
     forward(input) {
       x = input;
-      const product = matMul(x, ctx.value(kernel), false, false);
-      y = activate(g, activation, bias ? g.op('BiasAdd', [product, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : product);
+      y = apply(input);
       return y;
     },
+    inference: apply,
     backward(dy, needInputGradient) {
       const dz = activationGradient(g, activation, dy, y);
       if (bias) ctx.gradient(bias, g.op('BiasAddGrad', [dz], { ...FLOAT_T, ...NHWC }));
@@ -280,6 +295,12 @@ function batchNormalization(layer: LayerLike, ctx: GraphContext, inputRank: numb
         ctx.update(variable, g.op('Sub', [current, g.op('Mul', [g.op('Sub', [current, batchValue], FLOAT_T), decay], FLOAT_T)], FLOAT_T));
       }
       return inputRank === 4 ? normalised : g.op('Reshape', [normalised, inputShape], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+    },
+    inference(input) {
+      // tfjs' inference: batchNorm with the moving mean and variance.
+      const input4 = inputRank === 4 ? input : g.op('Reshape', [input, g.ints([-1, 1, 1, channels])], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
+      const y4 = g.op('FusedBatchNormV3', [input4, ctx.value(gamma), ctx.value(beta), ctx.value(movingMean), ctx.value(movingVariance)], { ...common, is_training: { b: false }, exponential_avg_factor: { f: 1 } });
+      return inputRank === 4 ? y4 : g.op('Reshape', [y4, shapeOf(g, input)], { ...FLOAT_T, Tshape: { type: DT.INT32 } });
     },
     backward(dy) {
       const dy4 = inputRank === 4 ? dy : g.op('Reshape', [dy, g.ints([-1, 1, 1, channels])], { ...FLOAT_T, Tshape: { type: DT.INT32 } });

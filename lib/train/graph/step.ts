@@ -204,6 +204,12 @@ export class TrainingGraph {
     g.identityAfter('step_loss', loss, steps);
     if (accuracy) g.identityAfter('step_accuracy', accuracy, []);
 
+    // Evaluation (fit's validation, evaluate): the inference forward on the same variables, its loss and accuracy.
+    let inferred = x;
+    for (const layer of plan.layers) inferred = layer.inference(inferred);
+    g.identityAfter('eval_loss', categoricalCrossentropy(g, y, inferred).loss, []);
+    if (plan.withAccuracy) g.identityAfter('eval_accuracy', categoricalAccuracy(g, y, inferred), []);
+
     const session = GraphSession.load(tf, g);
     tf.dispose(session.run([], ['moments_zeroed']));
     return new TrainingGraph(tf, session, plan, nodes, optimizer);
@@ -234,6 +240,12 @@ export class TrainingGraph {
     });
     optimizer.incrementIterations();
     return metrics;
+  }
+
+  /** The loss and accuracy (or the loss) of the model in inference on a batch, as tfjs' test function returns them. */
+  evaluate(xs: tfTypes.Tensor, ys: tfTypes.Tensor): tfTypes.Scalar[] {
+    this.copyChangedVariables();
+    return this.session.run([['x', xs], ['y', ys]], ['eval_loss', ...(this.plan.withAccuracy ? ['eval_accuracy'] : [])]) as tfTypes.Scalar[];
   }
 
   /** Adam's m and v of each trainable variable, read from the session (tfjs' names: `<variable>/m`, `<variable>/v`). */

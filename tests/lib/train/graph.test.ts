@@ -2,7 +2,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
 import { buildModel } from '../../../lib/models';
-import { GraphBuilder, GraphSession, graphTrainingEnabled, graphTrainingStatus } from '../../../lib/train/graph';
+import { GraphBuilder, GraphSession, graphTrainingEnabled, graphTrainingStatus, TrainingGraph } from '../../../lib/train/graph';
 import { DT, FLOAT_T } from '../../../lib/train/graph/graph-def';
 import { graphLayer, type GraphLayer, type LayerLike } from '../../../lib/train/graph/layers';
 
@@ -86,6 +86,26 @@ describe('graph training step', () => {
     expect(ma.map((w) => w.name.replace(/\d+(?=\/)/g, ''))).toEqual(mb.map((w) => w.name.replace(/\d+(?=\/)/g, '')));
     expect(ma[0].tensor.dataSync()[0]).toBe(6);
     ma.slice(1).forEach((w, i) => expect(maxAbsDiff(w.tensor, mb[i + 1].tensor)).toBeLessThan(1e-5));
+  });
+
+  it("evaluates (fit's validation, evaluate) in the graph as tfjs does, batch normalisation with its moving averages", async () => {
+    const model = fixtureModel({ dropout: tf.layers.dropout({ rate: 0.4 }) });
+    const history = await withGraph(true, () => model.fit(xs, ys, { epochs: 3, batchSize: 16, verbose: 0, validationData: [xs, ys] }));
+    const evaluate = async () => {
+      const [loss, accuracy] = model.evaluate(xs, ys, { batchSize: 16 }) as tfTypes.Scalar[];
+      return [(await loss.data())[0], (await accuracy.data())[0]];
+    };
+    const inGraph = jest.spyOn(TrainingGraph.prototype, 'evaluate');
+    const graphed = await withGraph(true, evaluate);
+    expect(inGraph).toHaveBeenCalledTimes(3);
+    const eagerly = await withGraph(false, evaluate);
+    expect(inGraph).toHaveBeenCalledTimes(3);
+    inGraph.mockRestore();
+    expect(graphTrainingStatus(model)).toBe('graphe');
+    expect(Math.abs(graphed[0] - eagerly[0])).toBeLessThan(1e-5);
+    expect(graphed[1]).toBe(eagerly[1]);
+    // The last epoch's validation is an evaluation of the same weights.
+    expect(Math.abs((history.history.val_loss[2] as number) - graphed[0])).toBeLessThan(1e-5);
   });
 
   it('trains the course models in the graph, through fit as the notebooks call it', async () => {
