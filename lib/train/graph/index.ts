@@ -22,6 +22,8 @@ type TrainFunction = (data: tfTypes.Tensor[]) => tfTypes.Scalar[];
 
 interface Trainable extends ModelLike {
   testFunction?: TrainFunction;
+  /** A Sequential's inner LayersModel, the one that trains. */
+  model?: object;
   optimizer: (AdamLike & { [GRAPH]?: { model: object; graph: TrainingGraph }; [NATIVE_ADAM_STATE]?: unknown }) | undefined;
   [WHY_EAGER]?: string;
 }
@@ -69,8 +71,12 @@ function graphBatch(data: tfTypes.Tensor[]): boolean {
 /** Makes LayersModel's training step run as a graph where it applies (once per process); returns whether it is on. */
 export function installGraphTraining(tf: typeof tfTypes): boolean {
   if (!graphTrainingEnabled() || !nativeBackend(tf)) return false;
-  const model = tf.LayersModel.prototype as unknown as { makeTrainFunction(this: Trainable): TrainFunction; makeTestFunction(this: Trainable): void } & Record<symbol, boolean>;
+  const model = tf.LayersModel.prototype as unknown as { makeTrainFunction(this: Trainable): TrainFunction; makeTestFunction(this: Trainable): void; dispose(this: Trainable): unknown } & Record<symbol, boolean>;
   if (model[PATCHED]) return true;
+  const release = (optimizer: Trainable['optimizer']) => {
+    optimizer?.[GRAPH]?.graph.close();
+    if (optimizer) delete optimizer[GRAPH];
+  };
   const original = model.makeTrainFunction;
   model.makeTrainFunction = function (this: Trainable) {
     const eager = original.call(this);
@@ -95,6 +101,14 @@ export function installGraphTraining(tf: typeof tfTypes): boolean {
     if (!graphTrainingEnabled() || owned?.model !== this) return;
     this.testFunction = (data) => (graphBatch(data) ? owned.graph.evaluate(data[0], data[1]) : eager(data));
   };
+  // A disposed model's session (a copy of its weights and Adam's moments) is freed with it.
+  const originalDispose = model.dispose;
+  model.dispose = function (this: Trainable) {
+    const result = originalDispose.call(this);
+    const owned = this.optimizer?.[GRAPH];
+    if (owned && (owned.model === this || owned.model === this.model)) release(this.optimizer);
+    return result;
+  };
   model[PATCHED] = true;
 
   // Adam's m and v live in the session: give them out in tfjs' order and names; setWeights and dispose free the session.
@@ -106,10 +120,6 @@ export function installGraphTraining(tf: typeof tfTypes): boolean {
   };
   probe.dispose();
   const previous = { getWeights: adam.getWeights, setWeights: adam.setWeights, dispose: adam.dispose };
-  const release = (optimizer: Trainable['optimizer']) => {
-    optimizer?.[GRAPH]?.graph.close();
-    if (optimizer) delete optimizer[GRAPH];
-  };
   adam.getWeights = async function () {
     const owned = this?.[GRAPH];
     if (!owned) return previous.getWeights.call(this);

@@ -174,6 +174,8 @@ export class TrainingGraph {
     const scalarInputs = [0, 1, 2, 3, 4, 5].map((i) => `${scalars}:${i}`);
     const steps: string[] = [];
     const nodes: VariableNodes[] = [];
+    // Nothing is updated before every gradient is computed: a gradient reads weights that an update would change.
+    const afterGradients = [...new Set([...gradients.values()].map((node) => `^${node.split(':')[0]}`))];
     const zero = g.scalar(0);
     const initMoments: string[] = [];
     for (const variable of plan.trainable) {
@@ -184,12 +186,12 @@ export class TrainingGraph {
         initMoments.push(g.op('AssignVariableOp', [moment, zeros], { dtype: { type: DT.FLOAT }, validate_shape: { b: false } }));
         g.op('ReadVariableOp', [moment], { dtype: { type: DT.FLOAT } }, readName(moment));
       }
-      steps.push(g.op('ResourceApplyAdam', [handle, m, v, ...scalarInputs, gradients.get(variable)!], { ...FLOAT_T, use_locking: { b: false }, use_nesterov: { b: false } }));
+      steps.push(g.op('ResourceApplyAdam', [handle, m, v, ...scalarInputs, gradients.get(variable)!, ...afterGradients], { ...FLOAT_T, use_locking: { b: false }, use_nesterov: { b: false } }));
       nodes.push({ handle, feed: '', assigned: '', updated: '', m, v });
     }
     for (const variable of plan.state) {
       const handle = handles.get(variable)!;
-      steps.push(g.op('AssignVariableOp', [handle, updates.get(variable)!], { dtype: { type: DT.FLOAT }, validate_shape: { b: false } }));
+      steps.push(g.op('AssignVariableOp', [handle, updates.get(variable)!, ...afterGradients], { dtype: { type: DT.FLOAT }, validate_shape: { b: false } }));
       nodes.push({ handle, feed: '', assigned: '', updated: '' });
     }
     // Each variable: a placeholder to copy a value in, and its value read after every update of the step.

@@ -159,6 +159,16 @@ describe('graph training step', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('frees its session with the model', async () => {
+    const model = fixtureModel();
+    await steps(model, 1);
+    const close = jest.spyOn(TrainingGraph.prototype, 'close');
+    model.dispose();
+    expect(close).toHaveBeenCalledTimes(1);
+    close.mockRestore();
+    expect(graphTrainingStatus(model)).toBeUndefined();
+  });
+
   it('takes weights set from elsewhere at the next step', async () => {
     const model = fixtureModel();
     const initial = model.getWeights().map((w) => w.clone());
