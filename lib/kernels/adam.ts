@@ -39,8 +39,9 @@ interface Slots {
   written?: object;
 }
 
-/** The fields of tfjs' AdamOptimizer this file reads. */
-interface AdamLike {
+/** The fields of tfjs' AdamOptimizer read here and by lib/train/graph. */
+export interface AdamLike {
+  getClassName(): string;
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -90,12 +91,25 @@ function destroy(backend: ResourceBackend, slots: Slots): void {
   }
 }
 
-/** Adam's settings at step `t`, as ResourceApplyAdam's six scalar inputs (made once a step, shared by every variable). */
-function adamScalars(tf: typeof tfTypes, settings: { lr: number; beta1: number; beta2: number; epsilon: number; t: number }): tfTypes.Scalar[] {
+/** Adam's settings at step `t` as ResourceApplyAdam's six scalar inputs, in its order: beta1^t, beta2^t, lr, beta1, beta2, epsilon'. */
+export function resourceApplyAdamScalars(settings: { lr: number; beta1: number; beta2: number; epsilon: number; t: number }): number[] {
   const [beta1Power, beta2Power] = [settings.beta1 ** settings.t, settings.beta2 ** settings.t];
   // TensorFlow adds epsilon to sqrt(v), tfjs to sqrt(v / (1 - beta2^t)): scale it so both agree.
   const epsilon = settings.epsilon * Math.sqrt(1 - beta2Power);
-  return [beta1Power, beta2Power, settings.lr, settings.beta1, settings.beta2, epsilon].map((x) => tf.scalar(x));
+  return [beta1Power, beta2Power, settings.lr, settings.beta1, settings.beta2, epsilon];
+}
+
+/** Those six scalars as tensors (made once a step, shared by every variable). */
+function adamScalars(tf: typeof tfTypes, settings: { lr: number; beta1: number; beta2: number; epsilon: number; t: number }): tfTypes.Scalar[] {
+  return resourceApplyAdamScalars(settings).map((x) => tf.scalar(x));
+}
+
+/** Keeps tfjs' beta1^t and beta2^t variables true after step `t`, for anything that reads them. */
+export function keepBetaPowers(tf: typeof tfTypes, optimizer: AdamLike, t: number): void {
+  tf.tidy(() => {
+    optimizer.accBeta1.assign(tf.scalar(optimizer.beta1 ** t));
+    optimizer.accBeta2.assign(tf.scalar(optimizer.beta2 ** t));
+  });
 }
 
 /** One Adam step on a resource variable triple: ResourceApplyAdam with the step's scalars. */
@@ -177,10 +191,8 @@ export function installNativeAdam(tf: typeof tfTypes): boolean {
         variable.assign(updated);
         slots.written = variable.dataId;
       }
-      // tfjs keeps beta1^t and beta2^t in variables; keep them true for anything that reads them.
-      this.accBeta1.assign(tf.scalar(this.beta1 ** t));
-      this.accBeta2.assign(tf.scalar(this.beta2 ** t));
     });
+    keepBetaPowers(tf, this, t);
     this.incrementIterations();
   };
 

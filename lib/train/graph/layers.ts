@@ -108,6 +108,31 @@ function activationGradient(g: GraphBuilder, activation: string, dy: string, y: 
   return dy;
 }
 
+/**
+ * A layer with a kernel and an optional bias (Conv2D, Dense): `apply` is its output, `backward` its
+ * gradients given the input and output the forward saw.
+ */
+function weighted(
+  kernel: LayerVariableLike,
+  bias: LayerVariableLike | undefined,
+  apply: (input: string) => string,
+  backward: (x: string, y: string, dy: string, needInputGradient: boolean) => string | undefined,
+): GraphLayer {
+  let x = '';
+  let y = '';
+  return {
+    trainable: bias ? [kernel, bias] : [kernel],
+    state: [],
+    forward(input) {
+      x = input;
+      y = apply(input);
+      return y;
+    },
+    inference: apply,
+    backward: (dy, needInputGradient) => backward(x, y, dy, needInputGradient),
+  };
+}
+
 function activate(g: GraphBuilder, activation: string, z: string): string {
   if (activation === 'relu') return g.op('Relu', [z], FLOAT_T);
   if (activation === 'softmax') return g.op('Softmax', [z], FLOAT_T);
@@ -132,27 +157,15 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
     const conv = g.op('Conv2D', [input, ctx.value(kernel)], settings);
     return activate(g, activation, bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv);
   };
-  let x = '';
-  let y = '';
-  return {
-    trainable: bias ? [kernel, bias] : [kernel],
-    state: [],
-    forward(input) {
-      x = input;
-      y = apply(input);
-      return y;
-    },
-    inference: apply,
-    backward(dy, needInputGradient) {
-      const dz = activationGradient(g, activation, dy, y);
-      // A sum, not BiasAddGrad: oneDNN's graph pass fuses BiasAddGrad into the filter's gradient, whose bias reduction
-      // is slow (measured: the lab's 1-conv step 33-41 ms with it, 27-30 ms with the sum). Before a max pooling, the
-      // pooled map's gradient has the same sum (the pooling's gradient moves each value to one position) on a map four times smaller.
-      if (bias) ctx.gradient(bias, g.op('Sum', [pooling ? pooling.pooledGradient : dz, g.ints([0, 1, 2])], { ...FLOAT_T, Tidx: { type: DT.INT32 }, keep_dims: { b: false } }));
-      ctx.gradient(kernel, g.op('Conv2DBackpropFilter', [x, g.ints(kernel.read().shape), dz], settings));
-      return needInputGradient ? g.op('Conv2DBackpropInput', [shapeOf(g, x), ctx.value(kernel), dz], settings) : undefined;
-    },
-  };
+  return weighted(kernel, bias, apply, (x, y, dy, needInputGradient) => {
+    const dz = activationGradient(g, activation, dy, y);
+    // A sum, not BiasAddGrad: oneDNN's graph pass fuses BiasAddGrad into the filter's gradient, whose bias reduction
+    // is slow (measured: the lab's 1-conv step 33-41 ms with it, 27-30 ms with the sum). Before a max pooling, the
+    // pooled map's gradient has the same sum (the pooling's gradient moves each value to one position) on a map four times smaller.
+    if (bias) ctx.gradient(bias, g.op('Sum', [pooling ? pooling.pooledGradient : dz, g.ints([0, 1, 2])], { ...FLOAT_T, Tidx: { type: DT.INT32 }, keep_dims: { b: false } }));
+    ctx.gradient(kernel, g.op('Conv2DBackpropFilter', [x, g.ints(kernel.read().shape), dz], settings));
+    return needInputGradient ? g.op('Conv2DBackpropInput', [shapeOf(g, x), ctx.value(kernel), dz], settings) : undefined;
+  });
 }
 
 function maxPooling2d(layer: LayerLike, ctx: GraphContext, relu: ReluAfterPooling | undefined): GraphLayer | string {
@@ -244,24 +257,12 @@ function dense(layer: LayerLike, ctx: GraphContext, inputRank: number): GraphLay
     const product = matMul(input, ctx.value(kernel), false, false);
     return activate(g, activation, bias ? g.op('BiasAdd', [product, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : product);
   };
-  let x = '';
-  let y = '';
-  return {
-    trainable: bias ? [kernel, bias] : [kernel],
-    state: [],
-    forward(input) {
-      x = input;
-      y = apply(input);
-      return y;
-    },
-    inference: apply,
-    backward(dy, needInputGradient) {
-      const dz = activationGradient(g, activation, dy, y);
-      if (bias) ctx.gradient(bias, g.op('BiasAddGrad', [dz], { ...FLOAT_T, ...NHWC }));
-      ctx.gradient(kernel, matMul(x, dz, true, false));
-      return needInputGradient ? matMul(dz, ctx.value(kernel), false, true) : undefined;
-    },
-  };
+  return weighted(kernel, bias, apply, (x, y, dy, needInputGradient) => {
+    const dz = activationGradient(g, activation, dy, y);
+    if (bias) ctx.gradient(bias, g.op('BiasAddGrad', [dz], { ...FLOAT_T, ...NHWC }));
+    ctx.gradient(kernel, matMul(x, dz, true, false));
+    return needInputGradient ? matMul(dz, ctx.value(kernel), false, true) : undefined;
+  });
 }
 
 function batchNormalization(layer: LayerLike, ctx: GraphContext, inputRank: number): GraphLayer | string {

@@ -7,6 +7,7 @@
  * a restore) is copied into the session before the next step.
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
+import { keepBetaPowers, resourceApplyAdamScalars, type AdamLike } from '../../kernels/adam';
 import { DT, FLOAT_T, GraphBuilder, GraphSession } from './graph-def';
 import { graphLayer, poolsBeforeRelu, type GraphContext, type GraphLayer, type LayerLike, type LayerVariableLike, type ReluAfterPooling } from './layers';
 import { categoricalAccuracy, categoricalCrossentropy } from './loss';
@@ -19,22 +20,9 @@ export interface ModelLike {
   loss: unknown;
   metrics: unknown;
   collectedTrainableWeights: LayerVariableLike[];
-  internalOutputShapes?: (number | null)[][];
 }
 
-/** The fields of tfjs' AdamOptimizer read here. */
-export interface AdamLike {
-  getClassName(): string;
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  readonly iterations: number;
-  accBeta1: tfTypes.Variable;
-  accBeta2: tfTypes.Variable;
-  accumulatedFirstMoment: unknown[];
-  incrementIterations(): void;
-}
+export type { AdamLike };
 
 /** What a model's graph holds: its layers and variables in the order the session's nodes are numbered. */
 interface Plan {
@@ -222,9 +210,7 @@ export class TrainingGraph {
     const { tf, optimizer } = this;
     this.copyChangedVariables();
     const t = optimizer.iterations + 1;
-    const [beta1Power, beta2Power] = [optimizer.beta1 ** t, optimizer.beta2 ** t];
-    // TensorFlow adds epsilon to sqrt(v), tfjs to sqrt(v / (1 - beta2^t)): scaled so both agree (lib/kernels/adam).
-    const adam = tf.tensor1d([beta1Power, beta2Power, optimizer.learningRate, optimizer.beta1, optimizer.beta2, optimizer.epsilon * Math.sqrt(1 - beta2Power)]);
+    const adam = tf.tensor1d(resourceApplyAdamScalars({ lr: optimizer.learningRate, beta1: optimizer.beta1, beta2: optimizer.beta2, epsilon: optimizer.epsilon, t }));
     const fetches = ['step_loss', ...(this.plan.withAccuracy ? ['step_accuracy'] : []), ...this.nodes.map((n) => n.updated)];
     const outputs = this.session.run([['x', xs], ['y', ys], ['adam', adam]], fetches);
     adam.dispose();
@@ -235,11 +221,7 @@ export class TrainingGraph {
       value.dispose();
       this.written[i] = variable.dataId;
     });
-    // tfjs keeps beta1^t and beta2^t in variables: keep them true for anything that reads them.
-    tf.tidy(() => {
-      optimizer.accBeta1.assign(tf.scalar(beta1Power));
-      optimizer.accBeta2.assign(tf.scalar(beta2Power));
-    });
+    keepBetaPowers(tf, optimizer, t);
     optimizer.incrementIterations();
     return metrics;
   }
