@@ -140,7 +140,27 @@ for (const dir of from) {
     }
     // Cells importing ./lib/ type-check against its prebuilt declarations when they are up to date.
     libTypes.useLibTypes(ts, path.join(process.cwd(), 'lib'));
+    onlyNodeGlobalTypes(ts);
   } catch {
     // tslab not reachable from there
   }
+}
+
+/*
+ * tslab gives TypeScript the project's node_modules/@types as type roots without a `types` list, so
+ * every kernel parses and binds every package there (jest, babel, istanbul, yargs... 20 of them in
+ * this project) before its first cell. A notebook's globals only come from @types/node; packages a
+ * cell imports still bring their own types (and what those reference), so a type root is listed to
+ * TypeScript as holding node alone. (tslab's options cannot be changed: the compiler's exports are
+ * read-only getters; its `sys` is the hook it offers.)
+ */
+function onlyNodeGlobalTypes(ts) {
+  const sys = ts.sys;
+  if (!sys || sys.__nodeTypesOnly) return;
+  const { getDirectories } = sys;
+  sys.getDirectories = (dir) => {
+    const found = getDirectories.call(sys, dir);
+    return path.basename(dir) === '@types' && path.basename(path.dirname(dir)) === 'node_modules' ? found.filter((name) => name === 'node') : found;
+  };
+  sys.__nodeTypesOnly = true;
 }
