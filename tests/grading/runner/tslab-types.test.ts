@@ -5,10 +5,9 @@
  */
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultKernelArgv, executeNotebook, type Notebook } from '../../../grading/runner';
+import { defaultKernelArgv, executeNotebook } from '../../../grading/runner';
 import { temporaryFolder } from '../../helpers/fixtures';
-
-const code = (id: string, source: string) => ({ cell_type: 'code' as const, id, metadata: {}, source, outputs: [], execution_count: null });
+import { fixtureNotebook } from './helpers';
 
 describe('the types a tslab kernel loads', () => {
   const { dir, cleanup } = temporaryFolder();
@@ -19,15 +18,7 @@ describe('the types a tslab kernel loads', () => {
     mkdirSync(join(types, 'globales-de-test'), { recursive: true });
     writeFileSync(join(types, 'globales-de-test', 'index.d.ts'), 'declare const globaleDeTest: number;\n');
     symlinkSync(dirname(require.resolve('@types/node/package.json')), join(types, 'node'));
-    const notebook = {
-      cells: [
-        code('node', "import { basename } from 'node:path';\nconst length: number = Buffer.from(basename(process.cwd())).length;\nlength > 0"),
-        code('other', 'globaleDeTest + 1'),
-      ],
-      metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    } as unknown as Notebook;
+    const notebook = fixtureNotebook(["import { basename } from 'node:path';\nconst length: number = Buffer.from(basename(process.cwd())).length;\nlength > 0", 'globaleDeTest + 1']);
     const result = await executeNotebook(notebook, { argv: defaultKernelArgv(), cwd: dir, stopOnError: false });
     expect(result.cells.map((c) => c.status)).toEqual(['ok', 'error']);
     // A compile error from the type checker, not a ReferenceError at run time.
