@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 
 /** TensorFlow's DataType enum values used here. */
-export const DT = { FLOAT: 1, INT32: 3, BOOL: 10 } as const;
+export const DT = { FLOAT: 1, INT32: 3, BOOL: 10, UINT16: 17, UINT32: 22 } as const;
 
 /** One attribute value of a node, in the form its AttrValue field takes. */
 export type Attr =

@@ -4,7 +4,7 @@ import { loadNativeTf } from '../../../lib/backend';
 import { buildModel } from '../../../lib/models';
 import { GraphBuilder, GraphSession, graphTrainingEnabled, graphTrainingStatus, TrainingGraph } from '../../../lib/train/graph';
 import { DT, FLOAT_T } from '../../../lib/train/graph/graph-def';
-import { graphLayer, type GraphLayer, type LayerLike } from '../../../lib/train/graph/layers';
+import { dropoutThreshold, graphLayer, type GraphLayer, type LayerLike } from '../../../lib/train/graph/layers';
 
 const tf = loadNativeTf();
 
@@ -129,25 +129,38 @@ describe('graph training step', () => {
     expect(losses[29]).toBeLessThan(losses[0]);
   });
 
-  it("drops values at dropout's rate, scales the others by 1 / (1 - rate), and routes the gradient through the same mask", () => {
-    const layer = tf.layers.dropout({ rate: 0.25 });
-    tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [400] }), layer] });
+  it.each([
+    [0.25, 400],
+    [0.2, 333],
+  ])("drops values at dropout's rate %s (%s values per example), scales the others by 1 / (their fraction), and routes the gradient through the same mask", (rate, size) => {
+    const layer = tf.layers.dropout({ rate });
+    tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [size] }), layer] });
     const g = new GraphBuilder();
-    const x = g.placeholder('x', [-1, 400]);
+    const x = g.placeholder('x', [-1, size]);
     const batchSize = g.op('Slice', [g.op('Shape', [x], { ...FLOAT_T, out_type: { type: DT.INT32 } }), g.ints([0]), g.ints([1])], { T: { type: DT.INT32 }, Index: { type: DT.INT32 } });
     const dropout = graphLayer(layer as unknown as LayerLike, { g, value: () => '', gradient: () => undefined, update: () => undefined, batchSize }, 2) as GraphLayer;
     g.identityAfter('y', dropout.forward(x), []);
-    g.identityAfter('dx', dropout.backward(g.placeholder('dy', [-1, 400]), true)!, []);
+    g.identityAfter('dx', dropout.backward(g.placeholder('dy', [-1, size]), true)!, []);
     const session = GraphSession.load(tf, g);
-    const ones = tf.ones([100, 400]);
+    const ones = tf.ones([100, size]);
     const [y, dx] = session.run([['x', ones], ['dy', ones]], ['y', 'dx']);
     const values = y.dataSync();
-    const zeros = values.filter((v) => v === 0).length;
-    // 40 000 draws: the dropped fraction is 0.25 within 5 standard deviations (0.011).
-    expect(Math.abs(zeros / values.length - 0.25)).toBeLessThan(0.011);
-    expect(values.every((v) => v === 0 || v === Math.fround(1 / Math.fround(0.75)))).toBe(true);
+    const dropped = Array.from(values, (v): number => (v === 0 ? 1 : 0));
+    // 33 300 to 40 000 draws: the dropped fraction is the rate within 5 standard deviations (< 0.012).
+    const deviation = 5 * Math.sqrt((rate * (1 - rate)) / values.length);
+    expect(Math.abs(dropped.reduce((a, b) => a + b, 0) / values.length - rate)).toBeLessThan(deviation);
+    // Neighbours come from the two halves of one 32-bit word: both dropped at rate^2, not at rate.
+    let pairs = 0;
+    for (let i = 0; i + 1 < values.length; i += 2) pairs += dropped[i] * dropped[i + 1];
+    expect(Math.abs(pairs / Math.floor(values.length / 2) - rate * rate)).toBeLessThan(0.012);
+    const kept = 1 - dropoutThreshold(rate) / 65536;
+    expect(Math.abs(kept - (1 - rate))).toBeLessThan(2 ** -17);
+    expect(values.every((v) => v === 0 || v === Math.fround(1 / kept))).toBe(true);
     expect(Array.from(dx.dataSync())).toEqual(Array.from(values));
-    tf.dispose([y, dx, ones]);
+    // The next run draws another mask.
+    const [again] = session.run([['x', ones], ['dy', ones]], ['y']);
+    expect(Array.from(again.dataSync())).not.toEqual(Array.from(values));
+    tf.dispose([y, dx, again, ones]);
     session.close();
   });
 
