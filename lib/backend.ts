@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activeFusedKernels, installTrainingKernels } from './kernels';
+import { loadCompiledOps } from './kernels/compiled';
 import { installGraphTraining } from './train/graph';
 
 /** The tfjs-node module type, so `const tf = loadNativeTf()` is typed like `import * as tf from '@tensorflow/tfjs-node'`. */
@@ -34,6 +35,8 @@ export interface BackendReport {
   threads: number;
   /** TensorFlow's fused kernels training uses instead of tfjs' composite gradients (lib/kernels). */
   fusedKernels: string[];
+  /** true when the project's compiled ops (lib/kernels/compiled) are loaded, else why not (French). */
+  compiledOps: true | string;
 }
 
 /** Module id of the native package. */
@@ -120,5 +123,6 @@ export function describeBackend(): BackendReport {
     oneDnn: oneDnnAtLoad,
     threads: Number.isInteger(intraOp) && intraOp > 0 ? intraOp : availableParallelism(),
     fusedKernels: [...activeFusedKernels()],
+    compiledOps: loadCompiledOps(),
   };
 }

