@@ -24,7 +24,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../backend';
 import { freshSeed, NumpyRandom } from './random';
-import { augmentImageInto, checkAugmentationOptions, COURSE_AUGMENTATION, type AugmentationOptions } from './transform';
+import { augmentImagesInto, checkAugmentationOptions, COURSE_AUGMENTATION, type AugmentationOptions } from './transform';
 
 /** How to flow the data, as Keras' `flow(x, y, batch_size=..., shuffle=...)`. */
 export interface FlowOptions {
@@ -123,13 +123,12 @@ export class ImageFlow {
       const indices = order.slice(start, start + n);
       const images = new Float32Array(n * size);
       const targets = new (this.targets.constructor as Float32ArrayConstructor)(n * this.targetSize);
+      if (this.augmentation) {
+        augmentImagesInto(this.images, indices.map((source) => source * size), images, this.height, this.width, this.channels, this.augmentation, this.random);
+      }
       for (let k = 0; k < n; k++) {
         const source = indices[k];
-        if (this.augmentation) {
-          augmentImageInto(this.images, source * size, images, k * size, this.height, this.width, this.channels, this.augmentation, this.random);
-        } else {
-          images.set(this.images.subarray(source * size, (source + 1) * size), k * size);
-        }
+        if (!this.augmentation) images.set(this.images.subarray(source * size, (source + 1) * size), k * size);
         targets.set(this.targets.subarray(source * this.targetSize, (source + 1) * this.targetSize), k * this.targetSize);
       }
       yield { indices, images, targets };

@@ -5,17 +5,22 @@
  * the same matrix about the image centre, and scipy's order-1 (bilinear) resampling with
  * 'nearest' edges: on float32 images the tests find Keras + SciPy's output to the last bit.
  *
- * Computed in plain JavaScript, because it is as fast as the alternative and simpler: one pass of
- * 48 000 28x28 images (parameters, resampling, tensors) takes 0.5-0.75 s here (65 000-90 000
- * images/s), libtensorflow's ImageProjectiveTransformV3 0.55-0.95 s (tfjs-node has no kernel for
- * `tf.image.transform`, the op has to be called raw). That is 3-4 % of a plain 1-conv epoch, so
- * overlapping it with training (a worker thread) could save little, and on two cores it would
- * compete with libtensorflow's threads. Figures: tests/lib/augment/throughput.bench.ts.
+ * The parameters are drawn and the matrices built in JavaScript (NumPy's stream); the resampling of
+ * a batch runs in the project's compiled library (lib/kernels/compiled: the same double-precision
+ * operations, bit for bit, on every CPU this process may use), in JavaScript when it is not built.
+ * Measured on a batch of 256 28x28 images: 1.7-2.9 ms all in JavaScript, 1.2-1.5 ms with the
+ * compiled resampling (0.5-1.0 ms of it). Once graph training and the compiled first convolution
+ * made a plain 1-conv epoch about 3.5 s, the JavaScript resampling alone was 8 % of an epoch: the
+ * benchmark's augmented/plain ratio went from 1.05 to 1.13. The other options measured:
+ * libtensorflow's ImageProjectiveTransformV3 (a pass of 48 000 images 0.55-0.95 s, against 0.5-0.75 s
+ * in JavaScript then), and a worker thread, which on two cores competes with libtensorflow's threads
+ * (with augmentation running beside it, a 15 ms training step took 24 ms). Figures:
+ * tests/lib/augment/throughput.bench.ts, `npm run bench:train -- --augment`.
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../backend';
 import { freshSeed, NumpyRandom, type RandomSource } from './random';
-import { augmentImageInto, checkAugmentationOptions, COURSE_AUGMENTATION, type AugmentationOptions } from './transform';
+import { augmentImagesInto, checkAugmentationOptions, COURSE_AUGMENTATION, type AugmentationOptions } from './transform';
 
 export * from './random';
 export * from './transform';
@@ -42,7 +47,7 @@ export function augmentBatch(
     const size = height * width * channels;
     if (images.length % size !== 0) throw new Error(`${images.length} values do not make whole ${height}x${width}x${channels} images.`);
     const out = new Float32Array(images.length);
-    for (let k = 0; k < images.length / size; k++) augmentImageInto(images, k * size, out, k * size, height, width, channels, options, source);
+    augmentImagesInto(images, Array.from({ length: images.length / size }, (_, k) => k * size), out, height, width, channels, options, source);
     return out;
   }
   if (images.rank !== 4) throw new Error(`augmentBatch expects images [n, height, width, channels], got [${images.shape.join(', ')}].`);

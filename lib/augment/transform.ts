@@ -13,6 +13,7 @@
  *   becomes the column after the swap (and the width for the row): exact for square images only.
  * - Zoom factors above 1 zoom OUT (the output samples a larger area of the input).
  */
+import { compiledWarpImages } from '../kernels/compiled';
 import { integerBelow, uniform, type RandomSource } from './random';
 
 // Read once: in a vm context (jest's) each lookup of the global Math made the pixel loop 30x slower.
@@ -291,5 +292,49 @@ export function augmentImageInto(
     target.set(source.subarray(sourceOffset, sourceOffset + size), targetOffset);
   } else {
     warpImage(source, sourceOffset, target, targetOffset, height, width, transformMatrix(params, height, width), channels);
+  }
+}
+
+/**
+ * augmentImageInto for several images: image k of `source` (at sourceOffsets[k]) into `target` at
+ * k x its size. Each image draws its parameters in turn (the stream of augmentImageInto one image
+ * after another), then every image to transform is resampled in one call of the compiled
+ * warpImages (lib/kernels/compiled: the same arithmetic, 3-4 times faster), or here when it is not loaded.
+ */
+export function augmentImagesInto(
+  source: Float32Array,
+  sourceOffsets: ArrayLike<number>,
+  target: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  options: AugmentationOptions,
+  random: RandomSource,
+): void {
+  const size = height * width * channels;
+  const count = sourceOffsets.length;
+  const warpFrom = new Int32Array(count);
+  const warpTo = new Int32Array(count);
+  const matrices = new Float64Array(6 * count);
+  let warped = 0;
+  for (let k = 0; k < count; k++) {
+    const params = randomTransform(options, random, height, width);
+    if (isIdentity(params)) {
+      target.set(source.subarray(sourceOffsets[k], sourceOffsets[k] + size), k * size);
+      continue;
+    }
+    const [[a, b, e], [c, d, f]] = transformMatrix(params, height, width);
+    matrices.set([a, b, e, c, d, f], 6 * warped);
+    warpFrom[warped] = sourceOffsets[k];
+    warpTo[warped++] = k * size;
+  }
+  const compiled = compiledWarpImages();
+  if (compiled) {
+    compiled(source, target, warpFrom.subarray(0, warped), warpTo.subarray(0, warped), matrices.subarray(0, 6 * warped), height, width, channels);
+    return;
+  }
+  for (let n = 0; n < warped; n++) {
+    const [a, b, e, c, d, f] = matrices.subarray(6 * n, 6 * n + 6);
+    warpImage(source, warpFrom[n], target, warpTo[n], height, width, [[a, b, e], [c, d, f], [0, 0, 1]], channels);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Set-up step: compiles the project's own TensorFlow ops (lib/kernels/compiled/conv-pool-relu.c)
  * against the libtensorflow set-up installed, into node_modules/.cache/analyse-image-kernels/ under
- * a name that changes with the source. Without a C compiler the training stays on TensorFlow's own ops (slower), with a warning.
+ * a name that changes with the source. Without a C compiler the training stays on TensorFlow's own
+ * ops and the augmentation on JavaScript (both slower), with a warning.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { COMPILED_OPS_FLAGS, COMPILED_OPS_SOURCE, compiledOpsLibrary } from '../../lib/kernels/compiled';
 import { info, warn } from './log';
 
@@ -48,5 +49,9 @@ export async function ensureCompiledOps(): Promise<void> {
     return;
   }
   renameSync(partial, library);
+  // Builds of earlier sources: nothing loads them any more.
+  for (const name of readdirSync(dirname(library))) {
+    if (/^conv-pool-relu-[0-9a-f]{12}\.node$/.test(name) && name !== basename(library)) rmSync(join(dirname(library), name), { force: true });
+  }
   info(`opérations compilées (${compiler}, ${((Date.now() - started) / 1000).toFixed(1)} s) : ${library}`);
 }

@@ -14,6 +14,9 @@
  *
  * Ties in a pooling window go to the first position in row-major order, as TensorFlow's MaxPool.
  * Work is split over the images, one thread per CPU this process may run on.
+ *
+ * The library also exports warpImages to JavaScript (lib/augment): the augmentation's resampling of a
+ * batch, the same double-precision arithmetic as lib/augment/transform.ts's warpImage, bit for bit.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -529,6 +532,89 @@ static int register_ops(void) {
   return failed;
 }
 
+/* ---- augmentation's resampling (lib/augment/transform.ts warpImage, exported to JavaScript) ---- */
+
+/*
+ * Each image through its matrix [a, b, e, c, d, f] as scipy's affine_transform(order=1, mode='nearest').
+ * The same IEEE double operations in the same order as the JavaScript (no fused multiply-add), so
+ * the results are equal bit for bit; 'inside' pixels skip the clamping, as there.
+ */
+/** One output pixel (all its channels) sampled at (r, q) of the image. */
+static inline __attribute__((always_inline)) void warp_pixel(const float *source, float *out, double r, double q, int64_t height, int64_t width, const int64_t channels) {
+  const int64_t last_row = height - 1, last_col = width - 1;
+  if (r != r || q != q) {
+    /* A NaN coordinate: JavaScript's indexing gives undefined, so NaN. */
+    for (int64_t k = 0; k < channels; k++) out[k] = NAN;
+    return;
+  }
+  const double r0 = floor(r), q0 = floor(q);
+  const double fr = r - r0, fq = q - q0;
+  int64_t p00, p01, p10, p11;
+  if (channels == 1 && r0 >= 0 && q0 >= 0 && r0 < (double)last_row && q0 < (double)last_col) {
+    p00 = (int64_t)r0 * width + (int64_t)q0;
+    p01 = p00 + 1, p10 = p00 + width, p11 = p00 + width + 1;
+  } else {
+    /* Rows and columns clamped to the edge, as warpImage's and warpChannels' branches do. */
+    const int64_t ra = r0 < 0 ? 0 : r0 > (double)last_row ? last_row : (int64_t)r0;
+    const int64_t rb = r0 < -1 ? 0 : r0 >= (double)last_row ? last_row : (int64_t)r0 + 1;
+    const int64_t qa = q0 < 0 ? 0 : q0 > (double)last_col ? last_col : (int64_t)q0;
+    const int64_t qb = q0 < -1 ? 0 : q0 >= (double)last_col ? last_col : (int64_t)q0 + 1;
+    p00 = ra * width + qa, p01 = ra * width + qb, p10 = rb * width + qa, p11 = rb * width + qb;
+  }
+  for (int64_t k = 0; k < channels; k++) {
+    const double v00 = source[p00 * channels + k], v01 = source[p01 * channels + k], v10 = source[p10 * channels + k], v11 = source[p11 * channels + k];
+    out[k] = (float)((v00 * (1 - fq) + v01 * fq) * (1 - fr) + (v10 * (1 - fq) + v11 * fq) * fr);
+  }
+}
+
+/* Four doubles: the same operations lane by lane as warp_pixel's, four pixels of a row at once. */
+typedef double v4d __attribute__((vector_size(32), aligned(8)));
+typedef int64_t v4l __attribute__((vector_size(32), aligned(8)));
+
+static inline __attribute__((always_inline)) void warp_pixels(const float *source, float *target, int64_t height, int64_t width, const int64_t channels, const double *m) {
+  const double a = m[0], b = m[1], e = m[2], c = m[3], d = m[4], f = m[5];
+  const v4d zero = {0}, last_row = zero + (double)(height - 1), last_col = zero + (double)(width - 1);
+  float *out = target;
+  for (int64_t i = 0; i < height; i++) {
+    const double row_r = e + a * (double)i, row_q = f + c * (double)i;
+    int64_t j = 0;
+    if (channels == 1) {
+      for (; j + 4 <= width; j += 4) {
+        const v4d jj = {(double)j, (double)(j + 1), (double)(j + 2), (double)(j + 3)};
+        const v4d r = row_r + b * jj, q = row_q + d * jj;
+        v4d r0, q0;
+        for (int l = 0; l < 4; l++) r0[l] = floor(r[l]), q0[l] = floor(q[l]);
+        const v4l inside = (r0 >= zero) & (q0 >= zero) & (r0 < last_row) & (q0 < last_col);
+        if (!(inside[0] & inside[1] & inside[2] & inside[3])) {
+          for (int l = 0; l < 4; l++) warp_pixel(source, out + j + l, r[l], q[l], height, width, 1);
+          continue;
+        }
+        const v4d fr = r - r0, fq = q - q0;
+        v4d v00, v01, v10, v11;
+        for (int l = 0; l < 4; l++) {
+          const int64_t p = (int64_t)r0[l] * width + (int64_t)q0[l];
+          v00[l] = source[p], v01[l] = source[p + 1], v10[l] = source[p + width], v11[l] = source[p + width + 1];
+        }
+        const v4d value = (v00 * (1 - fq) + v01 * fq) * (1 - fr) + (v10 * (1 - fq) + v11 * fq) * fr;
+        for (int l = 0; l < 4; l++) out[j + l] = (float)value[l];
+      }
+    }
+    for (; j < width; j++) {
+      /* warpChannels' order of operations for several channels, warpImage's (its row term first) for one: the same sums. */
+      const double r = channels == 1 ? row_r + b * (double)j : e + a * (double)i + b * (double)j;
+      const double q = channels == 1 ? row_q + d * (double)j : f + c * (double)i + d * (double)j;
+      warp_pixel(source, out + j * channels, r, q, height, width, channels);
+    }
+    out += width * channels;
+  }
+}
+
+__attribute__((optimize("fp-contract=off"))) VECTORISED static void warp_image(const float *source, float *target, int64_t height, int64_t width, int64_t channels, const double *m) {
+  /* Grey images (the course's) with the channel count as a constant. */
+  if (channels == 1) warp_pixels(source, target, height, width, 1, m);
+  else warp_pixels(source, target, height, width, channels, m);
+}
+
 /*
  * Node loads this library with process.dlopen, which calls N-API's module entry point: the ops are
  * registered there, once, and `registered` (true, or TensorFlow's message) is set on the exports.
@@ -536,10 +622,81 @@ static int register_ops(void) {
  */
 typedef struct napi_env__ *napi_env;
 typedef struct napi_value__ *napi_value;
+typedef struct napi_callback_info__ *napi_callback_info;
 typedef int napi_status;
+typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
+enum { napi_ok = 0, napi_int32_array = 5, napi_float32_array = 7, napi_float64_array = 8 };
 extern napi_status napi_get_boolean(napi_env, _Bool, napi_value *);
 extern napi_status napi_create_string_utf8(napi_env, const char *, size_t, napi_value *);
 extern napi_status napi_set_named_property(napi_env, napi_value, const char *, napi_value);
+extern napi_status napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
+extern napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
+extern napi_status napi_get_typedarray_info(napi_env, napi_value, int *, size_t *, void **, napi_value *, size_t *);
+extern napi_status napi_get_value_double(napi_env, napi_value, double *);
+extern napi_status napi_throw_error(napi_env, const char *, const char *);
+
+/** One warpImages call: the arrays, and each image's offsets and matrix. */
+typedef struct {
+  const float *source;
+  float *target;
+  const int32_t *source_offsets, *target_offsets;
+  const double *matrices;
+  int64_t height, width, channels;
+} Warp;
+
+static void warp_chunk(void *arg, int64_t begin, int64_t end, int slot) {
+  (void)slot;
+  const Warp *w = (const Warp *)arg;
+  for (int64_t n = begin; n < end; n++) warp_image(w->source + w->source_offsets[n], w->target + w->target_offsets[n], w->height, w->width, w->channels, w->matrices + 6 * n);
+}
+
+/** A typed array argument's elements, or NULL when it is not one of `type`. */
+static void *typed_array(napi_env env, napi_value value, int type, size_t *length) {
+  int actual;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &actual, length, &data, NULL, NULL) != napi_ok || actual != type) return NULL;
+  return data;
+}
+
+/*
+ * warpImages(source: Float32Array, target: Float32Array, sourceOffsets: Int32Array,
+ *            targetOffsets: Int32Array, matrices: Float64Array (6 per image), height, width, channels):
+ * resamples each image; throws when an image would fall outside its array.
+ */
+static napi_value warp_images(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) {
+    napi_throw_error(env, NULL, "warpImages takes 8 arguments");
+    return NULL;
+  }
+  size_t source_length, target_length, sources, targets, matrix_values;
+  const float *source = typed_array(env, argv[0], napi_float32_array, &source_length);
+  float *target = typed_array(env, argv[1], napi_float32_array, &target_length);
+  const int32_t *source_offsets = typed_array(env, argv[2], napi_int32_array, &sources);
+  const int32_t *target_offsets = typed_array(env, argv[3], napi_int32_array, &targets);
+  const double *matrices = typed_array(env, argv[4], napi_float64_array, &matrix_values);
+  double height = 0, width = 0, channels = 0;
+  napi_get_value_double(env, argv[5], &height);
+  napi_get_value_double(env, argv[6], &width);
+  napi_get_value_double(env, argv[7], &channels);
+  if (!source || !target || !source_offsets || !target_offsets || !matrices || sources != targets || matrix_values != 6 * sources || !(height >= 1 && width >= 1 && channels >= 1)) {
+    napi_throw_error(env, NULL, "warpImages: expected Float32Array, Float32Array, Int32Array, Int32Array, Float64Array of 6 per image, height, width, channels");
+    return NULL;
+  }
+  const size_t size = (size_t)height * (size_t)width * (size_t)channels;
+  for (size_t n = 0; n < sources; n++) {
+    if (source_offsets[n] < 0 || target_offsets[n] < 0 || (size_t)source_offsets[n] + size > source_length || (size_t)target_offsets[n] + size > target_length) {
+      napi_throw_error(env, NULL, "warpImages: an image offset falls outside its array");
+      return NULL;
+    }
+  }
+  Warp warp = {source, target, source_offsets, target_offsets, matrices, (int64_t)height, (int64_t)width, (int64_t)channels};
+  /* Between two training steps libtensorflow's threads are idle: the batch is shared among all CPUs. */
+  const int threads = thread_count();
+  if (sources > 0) parallel_for((int64_t)sources, (int64_t)sources < threads ? (int)sources : threads, warp_chunk, &warp);
+  return NULL;
+}
 
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   static int registered = 0;
@@ -548,5 +705,7 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   if (registered == 1) napi_get_boolean(env, 1, &value);
   else napi_create_string_utf8(env, registration_error, strlen(registration_error), &value);
   napi_set_named_property(env, exports, "registered", value);
+  napi_value warp;
+  if (napi_create_function(env, "warpImages", 10, warp_images, NULL, &warp) == napi_ok) napi_set_named_property(env, exports, "warpImages", warp);
   return exports;
 }

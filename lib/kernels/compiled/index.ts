@@ -2,8 +2,9 @@
  * The project's own TensorFlow ops, compiled from C by `npm install` (scripts/setup/compiled-ops.ts)
  * and loaded into libtensorflow once per process, for the training graph (lib/train/graph):
  * AnalyseImageConvPoolRelu and its gradient (conv-pool-relu.c: the first convolution, its max
- * pooling and ReLU without the full-size map). When the library is missing or does not load, the
- * graph keeps TensorFlow's own ops for that block; `compiledOpsStatus()` says why.
+ * pooling and ReLU without the full-size map). The same library gives lib/augment its resampling
+ * of a batch (`compiledWarpImages`). When the library is missing or does not load, the graph keeps
+ * TensorFlow's own ops for that block and lib/augment its JavaScript; `compiledOpsStatus()` says why.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -36,7 +37,11 @@ export function compiledOpsEnabled(): boolean {
   return setting !== '0' && setting !== 'false';
 }
 
+/** lib/augment/transform.ts's warpImage over a batch: image n of `source` at sourceOffsets[n] through matrices[6n..6n+5] ([a, b, e, c, d, f]) into `target` at targetOffsets[n]. */
+export type WarpImages = (source: Float32Array, target: Float32Array, sourceOffsets: Int32Array, targetOffsets: Int32Array, matrices: Float64Array, height: number, width: number, channels: number) => void;
+
 let status: true | string | undefined;
+let exported: { registered?: true | string; warpImages?: WarpImages } = {};
 
 /** Loads the library into this process's libtensorflow (once; after tfjs-node): true, or why the ops are not there (French). */
 export function loadCompiledOps(): true | string {
@@ -44,17 +49,23 @@ export function loadCompiledOps(): true | string {
   if (!compiledOpsEnabled()) return (status = 'désactivés (ANALYSE_IMAGE_COMPILED_OPS=0)');
   const library = compiledOpsLibrary();
   if (!existsSync(library)) return (status = `la bibliothèque ${library} n'existe pas : lancez \`npm install\` pour la compiler`);
-  const module = { exports: {} as { registered?: true | string } };
+  const module = { exports: {} as typeof exported };
   try {
     process.dlopen(module, library);
   } catch (error) {
     return (status = `la bibliothèque ${library} ne se charge pas (${(error as Error).message.split('\n')[0]}) : relancez \`npm install\``);
   }
-  const registered = module.exports.registered;
+  exported = module.exports;
+  const registered = exported.registered;
   return (status = registered === true ? true : `TensorFlow a refusé les opérations de ${library} (${registered ?? 'aucune réponse'})`);
 }
 
 /** true once the ops are loaded, else why they are not (French); undefined before the first attempt. */
 export function compiledOpsStatus(): true | string | undefined {
   return status;
+}
+
+/** The compiled resampling of a batch, or undefined when the library is not loaded (lib/augment then resamples in JavaScript). */
+export function compiledWarpImages(): WarpImages | undefined {
+  return loadCompiledOps() === true ? exported.warpImages : undefined;
 }

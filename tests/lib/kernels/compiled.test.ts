@@ -6,7 +6,8 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
-import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, loadCompiledOps } from '../../../lib/kernels/compiled';
+import { warpImage } from '../../../lib/augment/transform';
+import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, compiledWarpImages, loadCompiledOps } from '../../../lib/kernels/compiled';
 import { DT, FLOAT_T, GraphBuilder, GraphSession } from '../../../lib/train/graph/graph-def';
 
 const tf = loadNativeTf();
@@ -75,5 +76,38 @@ describe('compiled ops', () => {
     expect(() => session.run(feeds, ['y'])).toThrow(/filter's channels are not the input's/);
     tf.dispose(feeds.map(([, t]) => t));
     session.close();
+  });
+
+  it.each([
+    ['grey images', 1],
+    ['three channels', 3],
+  ])("resample as lib/augment's warpImage, bit for bit: %s", (_, channels) => {
+    const warp = compiledWarpImages()!;
+    expect(typeof warp).toBe('function');
+    const [height, width, count] = [11, 13, 40];
+    const size = height * width * channels;
+    let state = 7;
+    const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const source = Float32Array.from({ length: count * size }, next);
+    // Small and large turns, shifts that push pixels past every edge, a NaN matrix: every branch of the clamping.
+    const matrices = new Float64Array(6 * count).map((_, i) => (i % 6 === 0 || i % 6 === 4 ? 1 : 0) + (next() - 0.5) * (i < 60 ? 0.2 : 3) + (i % 3 === 2 ? (next() - 0.5) * 30 : 0));
+    matrices[6 * (count - 1)] = NaN;
+    const offsets = Int32Array.from({ length: count }, (_, k) => k * size);
+    const compiled = new Float32Array(count * size);
+    warp(source, compiled, offsets, offsets, matrices, height, width, channels);
+    const reference = new Float32Array(count * size);
+    for (let k = 0; k < count; k++) {
+      const [a, b, e, c, d, f] = matrices.subarray(6 * k, 6 * k + 6);
+      warpImage(source, k * size, reference, k * size, height, width, [[a, b, e], [c, d, f], [0, 0, 1]], channels);
+    }
+    expect(compiled.every((v, i) => Object.is(v, reference[i]))).toBe(true);
+    expect(Number.isNaN(compiled[compiled.length - 1])).toBe(true);
+  });
+
+  it('refuse a warp whose image falls outside its array', () => {
+    const warp = compiledWarpImages()!;
+    const images = new Float32Array(2 * 16);
+    expect(() => warp(images, images.slice(), Int32Array.of(0, 20), Int32Array.of(0, 16), new Float64Array(12), 4, 4, 1)).toThrow(/offset falls outside its array/);
+    expect(() => warp(images, images.slice(), Int32Array.of(0), Int32Array.of(0), new Float64Array(5), 4, 4, 1)).toThrow(/6 per image/);
   });
 });
