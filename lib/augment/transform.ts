@@ -274,32 +274,12 @@ function warpChannels(
   }
 }
 
-/** Transforms one image with fresh random parameters into `target` (a plain copy when they change nothing, as Keras). */
-export function augmentImageInto(
-  source: Float32Array,
-  sourceOffset: number,
-  target: Float32Array,
-  targetOffset: number,
-  height: number,
-  width: number,
-  channels: number,
-  options: AugmentationOptions,
-  random: RandomSource,
-): void {
-  const params = randomTransform(options, random, height, width);
-  if (isIdentity(params)) {
-    const size = height * width * channels;
-    target.set(source.subarray(sourceOffset, sourceOffset + size), targetOffset);
-  } else {
-    warpImage(source, sourceOffset, target, targetOffset, height, width, transformMatrix(params, height, width), channels);
-  }
-}
-
 /**
- * augmentImageInto for several images: image k of `source` (at sourceOffsets[k]) into `target` at
- * k x its size. Each image draws its parameters in turn (the stream of augmentImageInto one image
- * after another), then every image to transform is resampled in one call of the compiled
- * warpImages (lib/kernels/compiled: the same arithmetic, 3-4 times faster), or here when it is not loaded.
+ * Transforms images with fresh random parameters: image k of `source` (at sourceOffsets[k]) into
+ * `target` at k x its size, a plain copy when its parameters change nothing (as Keras). The images
+ * draw their parameters one after another (Keras' stream), then every image to transform is
+ * resampled in one call of the compiled warpImages (lib/kernels/compiled: the same arithmetic as
+ * warpImage, bit for bit), or by warpImage when the library is not loaded.
  */
 export function augmentImagesInto(
   source: Float32Array,
