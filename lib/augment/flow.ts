@@ -126,10 +126,12 @@ export class ImageFlow {
       if (this.augmentation) {
         augmentImagesInto(this.images, indices.map((source) => source * size), images, this.height, this.width, this.channels, this.augmentation, this.random);
       }
+      const targetSize = this.targetSize;
       for (let k = 0; k < n; k++) {
         const source = indices[k];
         if (!this.augmentation) images.set(this.images.subarray(source * size, (source + 1) * size), k * size);
-        targets.set(this.targets.subarray(source * this.targetSize, (source + 1) * this.targetSize), k * this.targetSize);
+        // A few values (a one-hot row): a loop, not a subarray object per image.
+        for (let t = 0; t < targetSize; t++) targets[k * targetSize + t] = this.targets[source * targetSize + t];
       }
       yield { indices, images, targets };
     }

@@ -138,12 +138,23 @@ function isZeroRange(range: ShiftRange): boolean {
   return typeof range === 'number' ? range === 0 : range.length === 0;
 }
 
-function multiply(a: Matrix3, b: Matrix3): Matrix3 {
-  const out = [[0, 0, 0], [0, 0, 0], [0, 0, 0]] as Matrix3;
+/** out = a . b for 3x3 matrices stored rows first (9 values), each entry summed left to right; out may not be a or b. */
+function multiplyInto(out: Float64Array, a: Float64Array, b: Float64Array): void {
   for (let i = 0; i < 3; i++) {
-    for (let j = 0; j < 3; j++) out[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j];
+    for (let j = 0; j < 3; j++) out[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
   }
-  return out;
+}
+
+// Scratch matrices of transformMatrixInto, reused: a batch builds 256 of them (a nested array each took a quarter of the augmentation's JavaScript time).
+const current = new Float64Array(9);
+const step = new Float64Array(9);
+const product = new Float64Array(9);
+
+/** current = current . [r0; r1; r2] (rows of three). */
+function multiplyCurrent(r00: number, r01: number, r02: number, r10: number, r11: number, r12: number): void {
+  step.set([r00, r01, r02, r10, r11, r12, 0, 0, 1]);
+  multiplyInto(product, current, step);
+  current.set(product);
 }
 
 /** True when the parameters leave the image as it is (Keras then skips the resampling altogether). */
@@ -158,23 +169,42 @@ export function isIdentity(p: TransformParameters): boolean {
  * about the centre, with x and y swapped into (row, col). Identity parameters give the identity.
  */
 export function transformMatrix(p: TransformParameters, height = 28, width = 28): Matrix3 {
-  let m: Matrix3 = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
-  if (isIdentity(p)) return m;
+  const m = new Float64Array(6);
+  transformMatrixInto(p, height, width, m, 0);
+  return [[m[0], m[1], m[2]], [m[3], m[4], m[5]], [0, 0, 1]];
+}
+
+/** transformMatrix's first two rows [a, b, e, c, d, f] written into `out` at `offset` (the same products, without arrays). */
+export function transformMatrixInto(p: TransformParameters, height: number, width: number, out: Float64Array, offset: number): void {
+  current.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  if (isIdentity(p)) {
+    out.set([1, 0, 0, 0, 1, 0], offset);
+    return;
+  }
   if (p.theta !== 0) {
     const theta = (p.theta * PI) / 180;
-    m = [[cos(theta), -sin(theta), 0], [sin(theta), cos(theta), 0], [0, 0, 1]];
+    current.set([cos(theta), -sin(theta), 0, sin(theta), cos(theta), 0, 0, 0, 1]);
   }
-  if (p.tx !== 0 || p.ty !== 0) m = multiply(m, [[1, 0, p.tx], [0, 1, p.ty], [0, 0, 1]]);
+  if (p.tx !== 0 || p.ty !== 0) multiplyCurrent(1, 0, p.tx, 0, 1, p.ty);
   if (p.shear !== 0) {
     const shear = (p.shear * PI) / 180;
-    m = multiply(m, [[1, -sin(shear), 0], [0, cos(shear), 0], [0, 0, 1]]);
+    multiplyCurrent(1, -sin(shear), 0, 0, cos(shear), 0);
   }
-  if (p.zx !== 1 || p.zy !== 1) m = multiply(m, [[p.zx, 0, 0], [0, p.zy, 0], [0, 0, 1]]);
+  if (p.zx !== 1 || p.zy !== 1) multiplyCurrent(p.zx, 0, 0, 0, p.zy, 0);
   const ox = height / 2 - 0.5;
   const oy = width / 2 - 0.5;
-  m = multiply(multiply([[1, 0, ox], [0, 1, oy], [0, 0, 1]], m), [[1, 0, -ox], [0, 1, -oy], [0, 0, 1]]);
+  // (offset . m) . reset, as Keras' transform_matrix_offset_center.
+  step.set([1, 0, ox, 0, 1, oy, 0, 0, 1]);
+  multiplyInto(product, step, current);
+  current.set(product);
+  multiplyCurrent(1, 0, -ox, 0, 1, -oy);
   // Keras' M' = P M P with P swapping the first two coordinates: from its (x, y) to NumPy's (row, col).
-  return [[m[1][1], m[1][0], m[1][2]], [m[0][1], m[0][0], m[0][2]], [0, 0, 1]];
+  out[offset] = current[4];
+  out[offset + 1] = current[3];
+  out[offset + 2] = current[5];
+  out[offset + 3] = current[1];
+  out[offset + 4] = current[0];
+  out[offset + 5] = current[2];
 }
 
 /**
@@ -303,8 +333,7 @@ export function augmentImagesInto(
       target.set(source.subarray(sourceOffsets[k], sourceOffsets[k] + size), k * size);
       continue;
     }
-    const [[a, b, e], [c, d, f]] = transformMatrix(params, height, width);
-    matrices.set([a, b, e, c, d, f], 6 * warped);
+    transformMatrixInto(params, height, width, matrices, 6 * warped);
     warpFrom[warped] = sourceOffsets[k];
     warpTo[warped++] = k * size;
   }
