@@ -154,7 +154,7 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
   const bias = layer.useBias ? layer.bias ?? undefined : undefined;
   const strides = layer.strides!.length === 1 ? [layer.strides![0], layer.strides![0]] : layer.strides!;
   const settings = { ...FLOAT_T, ...NHWC, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: layer.padding.toUpperCase() }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
-  if (pooling?.compiled && bias) return compiledConvPoolRelu(kernel, bias, ctx, pooling);
+  if (pooling?.compiled && bias) return compiledConvPoolRelu(kernel, bias, ctx);
   const apply = (input: string) => {
     const conv = g.op('Conv2D', [input, ctx.value(kernel)], settings);
     return activate(g, activation, bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv);
@@ -174,7 +174,7 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
  * The first convolution, its max pooling and ReLU as the project's compiled op (lib/kernels/compiled):
  * no full-size map, and its gradient gives the filter's and the bias's only (nothing is trainable before it).
  */
-function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike, ctx: GraphContext, pooling: ReluAfterPooling): GraphLayer {
+function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike, ctx: GraphContext): GraphLayer {
   const { g } = ctx;
   let x = '';
   let winner = '';
@@ -189,7 +189,6 @@ function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike
     },
     inference: (input) => `${g.op(CONV_POOL_RELU_OP, [input, ctx.value(kernel), ctx.value(bias)])}:0`,
     backward(dy) {
-      pooling.pooledGradient = dy;
       const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, ctx.value(kernel), winner, dy]);
       ctx.gradient(kernel, `${gradients}:0`);
       ctx.gradient(bias, `${gradients}:1`);
@@ -254,9 +253,9 @@ function dropout(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
   if (layer.seed != null) return `le dropout ${layer.name} a une graine (seed)`;
   if (layer.noiseShape != null) return `le dropout ${layer.name} a un noiseShape`;
   const rate = layer.rate!;
-  if (!(rate >= 0 && rate < 1) || dropoutThreshold(rate) >= DRAW_LEVELS) return `le dropout ${layer.name} a le taux ${rate}`;
-  const { g } = ctx;
   const threshold = dropoutThreshold(rate);
+  if (!(rate >= 0 && rate < 1) || threshold >= DRAW_LEVELS) return `le dropout ${layer.name} a le taux ${rate}`;
+  const { g } = ctx;
   const [, ...rest] = outputShape(layer) as number[];
   const size = rest.reduce((a, b) => a * b, 1);
   let multiplier = '';
