@@ -150,9 +150,22 @@ const current = new Float64Array(9);
 const step = new Float64Array(9);
 const product = new Float64Array(9);
 
-/** current = current . [r0; r1; r2] (rows of three). */
+/** Writes the rows [r00 r01 r02; r10 r11 r12; 0 0 1] into `m` entry by entry (`m.set([...])` built an array per call: most of the matrices' time). */
+function setAffine(m: Float64Array, r00: number, r01: number, r02: number, r10: number, r11: number, r12: number): void {
+  m[0] = r00;
+  m[1] = r01;
+  m[2] = r02;
+  m[3] = r10;
+  m[4] = r11;
+  m[5] = r12;
+  m[6] = 0;
+  m[7] = 0;
+  m[8] = 1;
+}
+
+/** current = current . [r0; r1; 0 0 1] (rows of three). */
 function multiplyCurrent(r00: number, r01: number, r02: number, r10: number, r11: number, r12: number): void {
-  step.set([r00, r01, r02, r10, r11, r12, 0, 0, 1]);
+  setAffine(step, r00, r01, r02, r10, r11, r12);
   multiplyInto(product, current, step);
   current.set(product);
 }
@@ -176,14 +189,14 @@ export function transformMatrix(p: TransformParameters, height = 28, width = 28)
 
 /** transformMatrix's first two rows [a, b, e, c, d, f] written into `out` at `offset` (the same products, without arrays). */
 export function transformMatrixInto(p: TransformParameters, height: number, width: number, out: Float64Array, offset: number): void {
-  current.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  setAffine(current, 1, 0, 0, 0, 1, 0);
   if (isIdentity(p)) {
-    out.set([1, 0, 0, 0, 1, 0], offset);
+    out.set(current.subarray(0, 6), offset);
     return;
   }
   if (p.theta !== 0) {
     const theta = (p.theta * PI) / 180;
-    current.set([cos(theta), -sin(theta), 0, sin(theta), cos(theta), 0, 0, 0, 1]);
+    setAffine(current, cos(theta), -sin(theta), 0, sin(theta), cos(theta), 0);
   }
   if (p.tx !== 0 || p.ty !== 0) multiplyCurrent(1, 0, p.tx, 0, 1, p.ty);
   if (p.shear !== 0) {
@@ -194,7 +207,7 @@ export function transformMatrixInto(p: TransformParameters, height: number, widt
   const ox = height / 2 - 0.5;
   const oy = width / 2 - 0.5;
   // (offset . m) . reset, as Keras' transform_matrix_offset_center.
-  step.set([1, 0, ox, 0, 1, oy, 0, 0, 1]);
+  setAffine(step, 1, 0, ox, 0, 1, oy);
   multiplyInto(product, step, current);
   current.set(product);
   multiplyCurrent(1, 0, -ox, 0, 1, -oy);

@@ -26,6 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_WARP 1
+#endif
 
 /*
  * The declarations of TensorFlow's C kernel API (tensorflow/c/kernels.h, ops.h, tf_tensor.h,
@@ -609,10 +613,81 @@ static inline __attribute__((always_inline)) void warp_pixels(const float *sourc
   }
 }
 
-__attribute__((optimize("fp-contract=off"))) VECTORISED static void warp_image(const float *source, float *target, int64_t height, int64_t width, int64_t channels, const double *m) {
+#ifdef HAVE_AVX512_WARP
+/*
+ * warp_pixels for one channel with AVX-512, eight pixels of the flattened image at a time: the same
+ * double operations lane by lane. `rows` and `cols` hold each pixel's (i, j) as doubles. The two
+ * neighbours of a row are read in one 64-bit gather at the column clamped to [0, width - 2], the
+ * edge then taking one value twice: half the gathered elements of four 32-bit gathers (measured on
+ * the course's batch: 0.83 -> 0.57 ms on one core), and the clamping without a branch.
+ */
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2"), optimize("fp-contract=off"))) static void warp_grey_avx512(const float *source, float *out, int64_t height, int64_t width, const double *m, const double *rows, const double *cols) {
+  const __m512d a = _mm512_set1_pd(m[0]), b = _mm512_set1_pd(m[1]), e = _mm512_set1_pd(m[2]), c = _mm512_set1_pd(m[3]), d = _mm512_set1_pd(m[4]), f = _mm512_set1_pd(m[5]);
+  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+  const __m512d last_row = _mm512_set1_pd((double)(height - 1)), last_col = _mm512_set1_pd((double)(width - 1)), last_pair = _mm512_set1_pd((double)(width - 2));
+  const __m256i row_size = _mm256_set1_epi32((int)width);
+  const int64_t pixels = height * width;
+  int64_t p = 0;
+  for (; p + 8 <= pixels; p += 8) {
+    const __m512d i = _mm512_loadu_pd(rows + p), j = _mm512_loadu_pd(cols + p);
+    /* warpImage's order: (e + a i) + b j. */
+    const __m512d r = _mm512_add_pd(_mm512_add_pd(e, _mm512_mul_pd(a, i)), _mm512_mul_pd(b, j));
+    const __m512d q = _mm512_add_pd(_mm512_add_pd(f, _mm512_mul_pd(c, i)), _mm512_mul_pd(d, j));
+    if (_mm512_cmp_pd_mask(r, q, _CMP_UNORD_Q)) {
+      for (int l = 0; l < 8; l++) warp_pixel(source, out + p + l, r[l], q[l], height, width, 1);
+      continue;
+    }
+    const __m512d r0 = _mm512_roundscale_pd(r, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), q0 = _mm512_roundscale_pd(q, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512d fr = _mm512_sub_pd(r, r0), fq = _mm512_sub_pd(q, q0);
+    const __m256i ra = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(r0, zero), last_row));
+    const __m256i rb = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(_mm512_add_pd(r0, one), zero), last_row));
+    const __m256i qc = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(q0, zero), last_pair));
+    const __mmask8 left = _mm512_cmp_pd_mask(q0, zero, _CMP_LT_OQ), right = _mm512_cmp_pd_mask(q0, last_col, _CMP_GE_OQ);
+    const __m512i top = _mm512_i32gather_epi64(_mm256_add_epi32(_mm256_mullo_epi32(ra, row_size), qc), source, 4);
+    const __m512i bottom = _mm512_i32gather_epi64(_mm256_add_epi32(_mm256_mullo_epi32(rb, row_size), qc), source, 4);
+    __m512d v00 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(top)));
+    __m512d v01 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(top, 32))));
+    __m512d v10 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(bottom)));
+    __m512d v11 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(bottom, 32))));
+    /* Past the right edge both neighbours are the last column; before the left one, the first. */
+    v00 = _mm512_mask_mov_pd(v00, right, v01), v10 = _mm512_mask_mov_pd(v10, right, v11);
+    v01 = _mm512_mask_mov_pd(v01, left, v00), v11 = _mm512_mask_mov_pd(v11, left, v10);
+    const __m512d gq = _mm512_sub_pd(one, fq), gr = _mm512_sub_pd(one, fr);
+    const __m512d upper = _mm512_add_pd(_mm512_mul_pd(v00, gq), _mm512_mul_pd(v01, fq));
+    const __m512d lower = _mm512_add_pd(_mm512_mul_pd(v10, gq), _mm512_mul_pd(v11, fq));
+    _mm256_storeu_ps(out + p, _mm512_cvtpd_ps(_mm512_add_pd(_mm512_mul_pd(upper, gr), _mm512_mul_pd(lower, fr))));
+  }
+  for (; p < pixels; p++) warp_pixel(source, out + p, (m[2] + m[0] * rows[p]) + m[1] * cols[p], (m[5] + m[3] * rows[p]) + m[4] * cols[p], height, width, 1);
+}
+#endif
+
+/** Each pixel's row and column as doubles (the AVX-512 path's lanes), or NULL when that path does not apply. */
+typedef struct {
+  double *rows, *cols;
+} PixelGrid;
+
+__attribute__((optimize("fp-contract=off"))) VECTORISED static void warp_image(const float *source, float *target, int64_t height, int64_t width, int64_t channels, const double *m, const PixelGrid *grid) {
+#ifdef HAVE_AVX512_WARP
+  if (grid->rows) {
+    warp_grey_avx512(source, target, height, width, m, grid->rows, grid->cols);
+    return;
+  }
+#else
+  (void)grid;
+#endif
   /* Grey images (the course's) with the channel count as a constant. */
   if (channels == 1) warp_pixels(source, target, height, width, 1, m);
   else warp_pixels(source, target, height, width, channels, m);
+}
+
+/** Whether this CPU (and its operating system) runs the AVX-512 resampling. */
+static int avx512_warp_available(void) {
+#ifdef HAVE_AVX512_WARP
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return 0;
+#endif
 }
 
 /*
@@ -633,6 +708,7 @@ extern napi_status napi_create_function(napi_env, const char *, size_t, napi_cal
 extern napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
 extern napi_status napi_get_typedarray_info(napi_env, napi_value, int *, size_t *, void **, napi_value *, size_t *);
 extern napi_status napi_get_value_double(napi_env, napi_value, double *);
+extern napi_status napi_get_value_bool(napi_env, napi_value, _Bool *);
 extern napi_status napi_throw_error(napi_env, const char *, const char *);
 
 /** One warpImages call: the arrays, and each image's offsets and matrix. */
@@ -642,12 +718,13 @@ typedef struct {
   const int32_t *source_offsets, *target_offsets;
   const double *matrices;
   int64_t height, width, channels;
+  PixelGrid grid;
 } Warp;
 
 static void warp_chunk(void *arg, int64_t begin, int64_t end, int slot) {
   (void)slot;
   const Warp *w = (const Warp *)arg;
-  for (int64_t n = begin; n < end; n++) warp_image(w->source + w->source_offsets[n], w->target + w->target_offsets[n], w->height, w->width, w->channels, w->matrices + 6 * n);
+  for (int64_t n = begin; n < end; n++) warp_image(w->source + w->source_offsets[n], w->target + w->target_offsets[n], w->height, w->width, w->channels, w->matrices + 6 * n, &w->grid);
 }
 
 /** A typed array argument's elements, or NULL when it is not one of `type`. */
@@ -660,16 +737,20 @@ static void *typed_array(napi_env env, napi_value value, int type, size_t *lengt
 
 /*
  * warpImages(source: Float32Array, target: Float32Array, sourceOffsets: Int32Array,
- *            targetOffsets: Int32Array, matrices: Float64Array (6 per image), height, width, channels):
- * resamples each image; throws when an image would fall outside its array.
+ *            targetOffsets: Int32Array, matrices: Float64Array (6 per image), height, width, channels,
+ *            portable?: boolean):
+ * resamples each image; throws when an image would fall outside its array. `portable` skips the
+ * AVX-512 path (the tests compare both with JavaScript).
  */
 static napi_value warp_images(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) {
-    napi_throw_error(env, NULL, "warpImages takes 8 arguments");
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || argc > 9) {
+    napi_throw_error(env, NULL, "warpImages takes 8 arguments (9 with portable)");
     return NULL;
   }
+  _Bool portable = 0;
+  if (argc == 9) napi_get_value_bool(env, argv[8], &portable);
   size_t source_length, target_length, sources, targets, matrix_values;
   const float *source = typed_array(env, argv[0], napi_float32_array, &source_length);
   float *target = typed_array(env, argv[1], napi_float32_array, &target_length);
@@ -691,10 +772,21 @@ static napi_value warp_images(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  Warp warp = {source, target, source_offsets, target_offsets, matrices, (int64_t)height, (int64_t)width, (int64_t)channels};
-  /* Between two training steps libtensorflow's threads are idle: the batch is shared among all CPUs. */
-  const int threads = thread_count();
-  if (sources > 0) parallel_for((int64_t)sources, (int64_t)sources < threads ? (int)sources : threads, warp_chunk, &warp);
+  Warp warp = {source, target, source_offsets, target_offsets, matrices, (int64_t)height, (int64_t)width, (int64_t)channels, {NULL, NULL}};
+  const size_t pixels = (size_t)height * (size_t)width;
+  double *grid = NULL;
+  if (!portable && channels == 1 && width >= 2 && avx512_warp_available() && (grid = malloc(2 * pixels * sizeof(double)))) {
+    for (size_t p = 0; p < pixels; p++) grid[p] = (double)(p / (size_t)width), grid[pixels + p] = (double)(p % (size_t)width);
+    warp.grid = (PixelGrid){grid, grid + pixels};
+  }
+  /* Between two training steps libtensorflow's threads are idle: the batch is shared among all CPUs,
+   * one thread per 64k pixels at most (starting one costs ~60 us, the time of ~20 of the course's images). */
+  int threads = thread_count();
+  const size_t useful = 1 + sources * size / 65536;
+  if ((size_t)threads > useful) threads = (int)useful;
+  if ((size_t)threads > sources) threads = (int)sources;
+  if (sources > 0) parallel_for((int64_t)sources, threads, warp_chunk, &warp);
+  free(grid);
   return NULL;
 }
 
@@ -707,5 +799,8 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   napi_set_named_property(env, exports, "registered", value);
   napi_value warp;
   if (napi_create_function(env, "warpImages", 10, warp_images, NULL, &warp) == napi_ok) napi_set_named_property(env, exports, "warpImages", warp);
+  const char *warp_path = avx512_warp_available() ? "avx512" : "portable";
+  napi_value path;
+  if (napi_create_string_utf8(env, warp_path, strlen(warp_path), &path) == napi_ok) napi_set_named_property(env, exports, "warpInstructions", path);
   return exports;
 }

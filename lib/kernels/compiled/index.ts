@@ -37,11 +37,15 @@ export function compiledOpsEnabled(): boolean {
   return setting !== '0' && setting !== 'false';
 }
 
-/** lib/augment/transform.ts's warpImage over a batch: image n of `source` at sourceOffsets[n] through matrices[6n..6n+5] ([a, b, e, c, d, f]) into `target` at targetOffsets[n]. */
-export type WarpImages = (source: Float32Array, target: Float32Array, sourceOffsets: Int32Array, targetOffsets: Int32Array, matrices: Float64Array, height: number, width: number, channels: number) => void;
+/**
+ * lib/augment/transform.ts's warpImage over a batch: image n of `source` at sourceOffsets[n] through
+ * matrices[6n..6n+5] ([a, b, e, c, d, f]) into `target` at targetOffsets[n]. `portable` skips the
+ * AVX-512 path (both give the same bits; the tests check each against warpImage).
+ */
+export type WarpImages = (source: Float32Array, target: Float32Array, sourceOffsets: Int32Array, targetOffsets: Int32Array, matrices: Float64Array, height: number, width: number, channels: number, portable?: boolean) => void;
 
 let status: true | string | undefined;
-let exported: { registered?: true | string; warpImages?: WarpImages } = {};
+let exported: { registered?: true | string; warpImages?: WarpImages; warpInstructions?: 'avx512' | 'portable' } = {};
 
 /** Loads the library into this process's libtensorflow (once; after tfjs-node): true, or why the ops are not there (French). */
 export function loadCompiledOps(): true | string {
@@ -63,6 +67,11 @@ export function loadCompiledOps(): true | string {
 /** true once the ops are loaded, else why they are not (French); undefined before the first attempt. */
 export function compiledOpsStatus(): true | string | undefined {
   return status;
+}
+
+/** Which resampling this CPU runs for grey images: 'avx512', or 'portable' (any x86-64, or another CPU); undefined when the library is not loaded. */
+export function compiledWarpInstructions(): 'avx512' | 'portable' | undefined {
+  return loadCompiledOps() === true ? exported.warpInstructions : undefined;
 }
 
 /** The compiled resampling of a batch, or undefined when the library is not loaded (lib/augment then resamples in JavaScript). */

@@ -4,10 +4,11 @@
  * The data are small integers and halves, so every sum is exact in float32 whatever its order and the
  * comparisons are exact, the many ties of the pooling windows included.
  */
+import { readFileSync } from 'node:fs';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
 import { warpImage } from '../../../lib/augment/transform';
-import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, compiledWarpImages, loadCompiledOps } from '../../../lib/kernels/compiled';
+import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, compiledWarpImages, compiledWarpInstructions, loadCompiledOps } from '../../../lib/kernels/compiled';
 import { DT, FLOAT_T, GraphBuilder, GraphSession } from '../../../lib/train/graph/graph-def';
 
 const tf = loadNativeTf();
@@ -78,10 +79,17 @@ describe('compiled ops', () => {
     session.close();
   });
 
+  it('resample grey images with AVX-512 where the CPU has it (this machine class does)', () => {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
+    const avx512 = ['avx512f', 'avx512dq', 'avx512vl'].every((flag) => flags.includes(flag));
+    expect(compiledWarpInstructions()).toBe(avx512 ? 'avx512' : 'portable');
+  });
+
   it.each([
-    ['grey images', 1],
-    ['three channels', 3],
-  ])("resample as lib/augment's warpImage, bit for bit: %s", (_, channels) => {
+    ['grey images', 1, false],
+    ['grey images, portable path', 1, true],
+    ['three channels', 3, false],
+  ])("resample as lib/augment's warpImage, bit for bit: %s", (_, channels, portable) => {
     const warp = compiledWarpImages()!;
     expect(typeof warp).toBe('function');
     const [height, width, count] = [11, 13, 40];
@@ -94,7 +102,7 @@ describe('compiled ops', () => {
     matrices[6 * (count - 1)] = NaN;
     const offsets = Int32Array.from({ length: count }, (_, k) => k * size);
     const compiled = new Float32Array(count * size);
-    warp(source, compiled, offsets, offsets, matrices, height, width, channels);
+    warp(source, compiled, offsets, offsets, matrices, height, width, channels, portable);
     const reference = new Float32Array(count * size);
     for (let k = 0; k < count; k++) {
       const [a, b, e, c, d, f] = matrices.subarray(6 * k, 6 * k + 6);
