@@ -20,11 +20,16 @@
  * - Each new iterator of `augmentedDataset` (fitDataset makes one per epoch for its validation
  *   data) restarts at the first batch of a new permutation, the stream going on, as Keras' `reset()`
  *   and tf.keras 2's validation: every epoch's validation sees freshly augmented images.
+ * - `augmentedDataset` resamples each batch while the model trains on the one before (on libuv's
+ *   thread, in the compiled library), so it draws one batch ahead. A batch drawn ahead and never
+ *   handed over is taken back from the stream before anything else draws: the batches are exactly
+ *   those of `arrays()`, whatever the iterators do (tested).
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../backend';
 import { freshSeed, NumpyRandom } from './random';
-import { augmentImagesInto, checkAugmentationOptions, COURSE_AUGMENTATION, type AugmentationOptions } from './transform';
+import type { TwisterState } from '../data/split';
+import { checkAugmentationOptions, COURSE_AUGMENTATION, planAugmentation, runWarpPlan, runWarpPlanAsync, type AugmentationOptions, type WarpPlan } from './transform';
 
 /** How to flow the data, as Keras' `flow(x, y, batch_size=..., shuffle=...)`. */
 export interface FlowOptions {
@@ -54,6 +59,19 @@ export interface BatchArrays {
   targets: Float32Array | Int32Array | Uint8Array;
 }
 
+/** Where a pass stands: its permutation and the index of its next batch. */
+interface PassCursor {
+  order: Int32Array;
+  batchIndex: number;
+}
+
+/** The stream, the count and the pass before a batch drawn ahead: what taking it back restores. */
+interface Lookahead {
+  state: TwisterState;
+  totalBatchesSeen: number;
+  pass: PassCursor;
+}
+
 /** Keras' NumpyArrayIterator over JavaScript copies of the data: the state (stream, batches seen) survives new passes. */
 export class ImageFlow {
   /** Images in the data. */
@@ -62,8 +80,8 @@ export class ImageFlow {
   readonly width: number;
   readonly channels: number;
   readonly batchSize: number;
-  /** Batches produced so far, over all passes (Keras' `total_batches_seen`). */
-  totalBatchesSeen = 0;
+  /** Batches drawn from the stream, one drawn ahead included. */
+  private drawnBatches = 0;
   private readonly images: Float32Array;
   private readonly targets: Float32Array | Int32Array | Uint8Array;
   private readonly targetShape: number[];
@@ -73,6 +91,8 @@ export class ImageFlow {
   private readonly shuffle: boolean;
   private readonly augmentation: AugmentationOptions | null;
   private readonly batchesPerEpoch: number | undefined;
+  /** Where the stream was before a prefetching iterator drew its next batch ahead (see prefetchedArrays). */
+  private lookahead: Lookahead | undefined;
 
   constructor(xs: tfTypes.Tensor, ys: tfTypes.Tensor, options: FlowOptions = {}) {
     if (xs.rank !== 4) throw new Error(`Images must be a tensor [n, height, width, channels], got shape [${xs.shape.join(', ')}].`);
@@ -101,6 +121,11 @@ export class ImageFlow {
     this.targetSize = this.targetShape.reduce((a, b) => a * b, 1);
   }
 
+  /** Batches handed over so far, over all passes (Keras' `total_batches_seen`); a batch drawn ahead does not count. */
+  get totalBatchesSeen(): number {
+    return this.lookahead ? this.lookahead.totalBatchesSeen : this.drawnBatches;
+  }
+
   /** Batches per full pass over the data: ceil(n / batchSize), the last one smaller (Keras' `len(flow)`). */
   get batchesPerPass(): number {
     return Math.ceil(this.count / this.batchSize);
@@ -111,41 +136,92 @@ export class ImageFlow {
    * `reset()`), endlessly. Each call starts over; the stream goes on.
    */
   *arrays(): Generator<BatchArrays, void, undefined> {
-    const size = this.height * this.width * this.channels;
-    let order = new Int32Array(0);
-    let batchIndex = 0;
+    const pass: PassCursor = { order: new Int32Array(0), batchIndex: 0 };
     for (;;) {
-      if (batchIndex === 0) order = this.shuffle ? this.random.permutation(this.count) : Int32Array.from({ length: this.count }, (_, i) => i);
-      const start = batchIndex * this.batchSize;
-      const n = Math.min(this.batchSize, this.count - start);
-      batchIndex = start + n < this.count && batchIndex + 1 !== this.batchesPerEpoch ? batchIndex + 1 : 0;
-      this.totalBatchesSeen++;
-      const indices = order.slice(start, start + n);
-      const images = new Float32Array(n * size);
-      const targets = new (this.targets.constructor as Float32ArrayConstructor)(n * this.targetSize);
-      if (this.augmentation) {
-        augmentImagesInto(this.images, indices.map((source) => source * size), images, this.height, this.width, this.channels, this.augmentation, this.random);
+      const batch = this.drawBatch(pass);
+      if (batch.plan) runWarpPlan(batch.plan);
+      yield batch.arrays;
+    }
+  }
+
+  /**
+   * The batches of arrays(), the same ones, each resampled on libuv's thread while the consumer
+   * works on the one before (a training step: resampling stays off its path). The batch after the
+   * one handed over is drawn ahead; when its iterator is dropped (fitDataset's validation, each
+   * epoch) or another one draws first, the stream is taken back to where it was before that batch.
+   */
+  async *prefetchedArrays(): AsyncGenerator<BatchArrays, void, undefined> {
+    const pass: PassCursor = { order: new Int32Array(0), batchIndex: 0 };
+    let current = this.drawBatch(pass);
+    let resampled = current.plan ? runWarpPlanAsync(current.plan) : undefined;
+    for (;;) {
+      await resampled;
+      const ahead: Lookahead = { state: this.random.snapshot(), totalBatchesSeen: this.drawnBatches, pass: { ...pass } };
+      const next = this.drawBatch(pass);
+      this.lookahead = ahead;
+      const nextResampled = next.plan ? runWarpPlanAsync(next.plan) : undefined;
+      yield current.arrays;
+      if (this.lookahead === ahead) {
+        this.lookahead = undefined;
+        [current, resampled] = [next, nextResampled];
+      } else {
+        // Another iterator drew in between and took that batch back: draw it again, in call order.
+        Object.assign(pass, ahead.pass);
+        current = this.drawBatch(pass);
+        resampled = current.plan ? runWarpPlanAsync(current.plan) : undefined;
       }
-      const targetSize = this.targetSize;
-      for (let k = 0; k < n; k++) {
-        const source = indices[k];
-        if (!this.augmentation) images.set(this.images.subarray(source * size, (source + 1) * size), k * size);
-        // A few values (a one-hot row): a loop, not a subarray object per image.
-        for (let t = 0; t < targetSize; t++) targets[k * targetSize + t] = this.targets[source * targetSize + t];
-      }
-      yield { indices, images, targets };
     }
   }
 
   /** The same passes as tensors {xs, ys}, which the consumer disposes (fitDataset and evaluateDataset do). */
   *batches(): Generator<AugmentedBatch, void, undefined> {
+    for (const arrays of this.arrays()) yield this.toTensors(arrays);
+  }
+
+  /** prefetchedArrays as tensors {xs, ys}: what augmentedDataset hands to fitDataset. */
+  async *prefetchedBatches(): AsyncGenerator<AugmentedBatch, void, undefined> {
+    for await (const arrays of this.prefetchedArrays()) yield this.toTensors(arrays);
+  }
+
+  private toTensors({ images, targets, indices }: BatchArrays): AugmentedBatch {
     const tf = loadNativeTf();
-    for (const { images, targets, indices } of this.arrays()) {
-      yield {
-        xs: tf.tensor4d(images, [indices.length, this.height, this.width, this.channels]),
-        ys: tf.tensor(targets, [indices.length, ...this.targetShape], this.targetDtype) as unknown as tfTypes.Tensor2D,
-      };
+    return {
+      xs: tf.tensor4d(images, [indices.length, this.height, this.width, this.channels]),
+      ys: tf.tensor(targets, [indices.length, ...this.targetShape], this.targetDtype) as unknown as tfTypes.Tensor2D,
+    };
+  }
+
+  /**
+   * The next batch of a pass: its images, drawn from the stream (a new permutation when the pass
+   * starts over), their parameters, and the resampling left to do. A batch another iterator drew
+   * ahead and has not handed over is taken back first, so the stream follows the calls' order.
+   */
+  private drawBatch(pass: PassCursor): { arrays: BatchArrays; plan?: WarpPlan } {
+    if (this.lookahead) {
+      this.random.restore(this.lookahead.state);
+      this.drawnBatches = this.lookahead.totalBatchesSeen;
+      this.lookahead = undefined;
     }
+    const size = this.height * this.width * this.channels;
+    if (pass.batchIndex === 0) pass.order = this.shuffle ? this.random.permutation(this.count) : Int32Array.from({ length: this.count }, (_, i) => i);
+    const start = pass.batchIndex * this.batchSize;
+    const n = Math.min(this.batchSize, this.count - start);
+    pass.batchIndex = start + n < this.count && pass.batchIndex + 1 !== this.batchesPerEpoch ? pass.batchIndex + 1 : 0;
+    this.drawnBatches++;
+    const indices = pass.order.slice(start, start + n);
+    const images = new Float32Array(n * size);
+    const targets = new (this.targets.constructor as Float32ArrayConstructor)(n * this.targetSize);
+    const plan = this.augmentation
+      ? planAugmentation(this.images, indices.map((source) => source * size), images, this.height, this.width, this.channels, this.augmentation, this.random)
+      : undefined;
+    const targetSize = this.targetSize;
+    for (let k = 0; k < n; k++) {
+      const source = indices[k];
+      if (!this.augmentation) images.set(this.images.subarray(source * size, (source + 1) * size), k * size);
+      // A few values (a one-hot row): a loop, not a subarray object per image.
+      for (let t = 0; t < targetSize; t++) targets[k * targetSize + t] = this.targets[source * targetSize + t];
+    }
+    return { arrays: { indices, images, targets }, plan };
   }
 }
 
@@ -161,5 +237,6 @@ export function flowBatches(xs: tfTypes.Tensor4D, ys: tfTypes.Tensor2D, options:
  */
 export function augmentedDataset(xs: tfTypes.Tensor4D, ys: tfTypes.Tensor2D, options: FlowOptions = {}): tfTypes.data.Dataset<AugmentedBatch> {
   const flow = new ImageFlow(xs, ys, options);
-  return loadNativeTf().data.generator(() => flow.batches());
+  // tf.data takes async iterators too (its typing says only sync ones).
+  return loadNativeTf().data.generator((() => flow.prefetchedBatches()) as unknown as () => Iterator<AugmentedBatch>);
 }

@@ -7,14 +7,17 @@
  *
  * The parameters are drawn and the matrices built in JavaScript (NumPy's stream); the resampling of
  * a batch runs in the project's compiled library (lib/kernels/compiled: the same double-precision
- * operations, bit for bit, on every CPU this process may use), in JavaScript when it is not built.
- * Measured on a batch of 256 28x28 images: 1.7-2.9 ms all in JavaScript, 1.2-1.5 ms with the
- * compiled resampling (0.5-1.0 ms of it). Once graph training and the compiled first convolution
- * made a plain 1-conv epoch about 3.5 s, the JavaScript resampling alone was 8 % of an epoch: the
- * benchmark's augmented/plain ratio went from 1.05 to 1.13. The other options measured:
- * libtensorflow's ImageProjectiveTransformV3 (a pass of 48 000 images 0.55-0.95 s, against 0.5-0.75 s
- * in JavaScript then), and a worker thread, which on two cores competes with libtensorflow's threads
- * (with augmentation running beside it, a 15 ms training step took 24 ms). Figures:
+ * operations, bit for bit; AVX-512 where the CPU has it), in JavaScript when it is not built. For
+ * fitDataset, `augmentedDataset` resamples the next batch on libuv's thread during the training
+ * step (lib/augment/flow.ts), so only the draws (~0.3 ms a batch) stay between two steps.
+ * Measured on a batch of 256 28x28 images, alone: 1.7-2.9 ms all in JavaScript; compiled, 0.8 ms
+ * portable and 0.5-0.6 ms with AVX-512 (0.8-1.0 ms between training steps, caches cold). Once
+ * graph training and the compiled first convolution made a plain 1-conv epoch about 3.5 s, the
+ * JavaScript resampling alone was 8 % of an epoch (the benchmark's augmented/plain ratio went from
+ * 1.05 to 1.13). Other options measured: libtensorflow's ImageProjectiveTransformV3 (a pass of
+ * 48 000 images 0.55-0.95 s, against 0.5-0.75 s in JavaScript then), and a worker augmenting
+ * continuously beside training, which on two cores competes with libtensorflow's threads (a 15 ms
+ * step took 24 ms); one batch resampled during a step did not lengthen the step measurably. Figures:
  * tests/lib/augment/throughput.bench.ts, `npm run bench:train -- --augment`.
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';

@@ -3,7 +3,7 @@
  * then `np.random.uniform`, `np.random.choice`, `np.random.permutation`), so that a seed gives
  * exactly the parameters and the shuffles Keras' ImageDataGenerator draws after `np.random.seed(s)`.
  */
-import { MersenneTwister } from '../data/split';
+import { MersenneTwister, type TwisterState } from '../data/split';
 
 /** The largest seed NumPy's `np.random.seed` accepts. */
 const MAX_SEED = 0xffffffff;
@@ -22,6 +22,16 @@ export class NumpyRandom {
     const low = this.twister.nextUint32() >>> 6;
     return (high * 67108864 + low) / 9007199254740992;
   };
+
+  /** The stream's position, to come back to with restore (NumPy's `get_state`). */
+  snapshot(): TwisterState {
+    return this.twister.snapshot();
+  }
+
+  /** Comes back to a position snapshot() took (NumPy's `set_state`). */
+  restore(saved: TwisterState): void {
+    this.twister.restore(saved);
+  }
 
   /** `uniform(low, high)`, with NumPy's rounding order (low + range * u). */
   uniform(low: number, high: number): number {

@@ -13,7 +13,7 @@
  *   becomes the column after the swap (and the width for the row): exact for square images only.
  * - Zoom factors above 1 zoom OUT (the output samples a larger area of the input).
  */
-import { compiledWarpImages } from '../kernels/compiled';
+import { compiledWarpImages, compiledWarpImagesAsync } from '../kernels/compiled';
 import { integerBelow, uniform, type RandomSource } from './random';
 
 // Read once: in a vm context (jest's) each lookup of the global Math made the pixel loop 30x slower.
@@ -317,14 +317,24 @@ function warpChannels(
   }
 }
 
+/** The resampling a batch still needs once its parameters are drawn: image n from warpFrom[n] to warpTo[n] through matrices[6n..6n+5]. */
+export interface WarpPlan {
+  source: Float32Array;
+  target: Float32Array;
+  warpFrom: Int32Array;
+  warpTo: Int32Array;
+  matrices: Float64Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
 /**
- * Transforms images with fresh random parameters: image k of `source` (at sourceOffsets[k]) into
- * `target` at k x its size, a plain copy when its parameters change nothing (as Keras). The images
- * draw their parameters one after another (Keras' stream), then every image to transform is
- * resampled in one call of the compiled warpImages (lib/kernels/compiled: the same arithmetic as
- * warpImage, bit for bit), or by warpImage when the library is not loaded.
+ * Draws fresh random parameters for each image of `source` (image k at sourceOffsets[k], going to
+ * `target` at k x its size), one after another on Keras' stream, and copies at once those whose
+ * parameters change nothing (as Keras). Returns the resampling left to do (runWarpPlan).
  */
-export function augmentImagesInto(
+export function planAugmentation(
   source: Float32Array,
   sourceOffsets: ArrayLike<number>,
   target: Float32Array,
@@ -333,7 +343,7 @@ export function augmentImagesInto(
   channels: number,
   options: AugmentationOptions,
   random: RandomSource,
-): void {
+): WarpPlan {
   const size = height * width * channels;
   const count = sourceOffsets.length;
   const warpFrom = new Int32Array(count);
@@ -350,13 +360,51 @@ export function augmentImagesInto(
     warpFrom[warped] = sourceOffsets[k];
     warpTo[warped++] = k * size;
   }
+  return { source, target, warpFrom: warpFrom.subarray(0, warped), warpTo: warpTo.subarray(0, warped), matrices: matrices.subarray(0, 6 * warped), height, width, channels };
+}
+
+/**
+ * Resamples a plan's images now: in one call of the compiled warpImages (lib/kernels/compiled: the
+ * same arithmetic as warpImage, bit for bit), or by warpImage when the library is not loaded.
+ */
+export function runWarpPlan(plan: WarpPlan): void {
+  const { source, target, warpFrom, warpTo, matrices, height, width, channels } = plan;
   const compiled = compiledWarpImages();
   if (compiled) {
-    compiled(source, target, warpFrom.subarray(0, warped), warpTo.subarray(0, warped), matrices.subarray(0, 6 * warped), height, width, channels);
+    compiled(source, target, warpFrom, warpTo, matrices, height, width, channels);
     return;
   }
-  for (let n = 0; n < warped; n++) {
+  for (let n = 0; n < warpFrom.length; n++) {
     const [a, b, e, c, d, f] = matrices.subarray(6 * n, 6 * n + 6);
     warpImage(source, warpFrom[n], target, warpTo[n], height, width, [[a, b, e], [c, d, f], [0, 0, 1]], channels);
   }
+}
+
+/**
+ * runWarpPlan on libuv's thread pool (the compiled warpImagesAsync), so that JavaScript goes on,
+ * e.g. into a training step, meanwhile; settles once `target` is written. Without the library the
+ * resampling is done now and the promise is already settled.
+ */
+export function runWarpPlanAsync(plan: WarpPlan): Promise<void> {
+  const compiled = compiledWarpImagesAsync();
+  if (!compiled) {
+    runWarpPlan(plan);
+    return Promise.resolve();
+  }
+  const { source, target, warpFrom, warpTo, matrices, height, width, channels } = plan;
+  return compiled(source, target, warpFrom, warpTo, matrices, height, width, channels);
+}
+
+/** Transforms images with fresh random parameters, now: planAugmentation then runWarpPlan. */
+export function augmentImagesInto(
+  source: Float32Array,
+  sourceOffsets: ArrayLike<number>,
+  target: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  options: AugmentationOptions,
+  random: RandomSource,
+): void {
+  runWarpPlan(planAugmentation(source, sourceOffsets, target, height, width, channels, options, random));
 }

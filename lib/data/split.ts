@@ -5,6 +5,12 @@
  * the next ones to training. Same seed and same rows give the same split as the course.
  */
 
+/** A MersenneTwister's state, as snapshot() takes it. */
+export interface TwisterState {
+  readonly words: Uint32Array;
+  readonly index: number;
+}
+
 /** NumPy's `RandomState` core: MT19937 seeded like `np.random.RandomState(seed)` for an integer seed. */
 export class MersenneTwister {
   private readonly state = new Uint32Array(624);
@@ -20,6 +26,17 @@ export class MersenneTwister {
       // 1812433253 * previous + i, modulo 2^32, without losing bits to floating point.
       this.state[i] = (Math.imul(1812433253, previous) + i) >>> 0;
     }
+  }
+
+  /** The generator's whole state (624 words and the position in them), to go back to with restore. */
+  snapshot(): TwisterState {
+    return { words: this.state.slice(), index: this.index };
+  }
+
+  /** Goes back to a state snapshot() took: the same numbers follow again. */
+  restore(saved: TwisterState): void {
+    this.state.set(saved.words);
+    this.index = saved.index;
   }
 
   /** The next 32-bit unsigned integer. */

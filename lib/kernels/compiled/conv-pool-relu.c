@@ -710,6 +710,21 @@ extern napi_status napi_get_typedarray_info(napi_env, napi_value, int *, size_t 
 extern napi_status napi_get_value_double(napi_env, napi_value, double *);
 extern napi_status napi_get_value_bool(napi_env, napi_value, _Bool *);
 extern napi_status napi_throw_error(napi_env, const char *, const char *);
+typedef struct napi_async_work__ *napi_async_work;
+typedef struct napi_deferred__ *napi_deferred;
+typedef struct napi_ref__ *napi_ref;
+typedef void (*napi_async_execute_callback)(napi_env, void *);
+typedef void (*napi_async_complete_callback)(napi_env, napi_status, void *);
+#define NAPI_AUTO_LENGTH SIZE_MAX
+extern napi_status napi_get_undefined(napi_env, napi_value *);
+extern napi_status napi_create_reference(napi_env, napi_value, uint32_t, napi_ref *);
+extern napi_status napi_delete_reference(napi_env, napi_ref);
+extern napi_status napi_create_promise(napi_env, napi_deferred *, napi_value *);
+extern napi_status napi_resolve_deferred(napi_env, napi_deferred, napi_value);
+extern napi_status napi_reject_deferred(napi_env, napi_deferred, napi_value);
+extern napi_status napi_create_async_work(napi_env, napi_value, napi_value, napi_async_execute_callback, napi_async_complete_callback, void *, napi_async_work *);
+extern napi_status napi_queue_async_work(napi_env, napi_async_work);
+extern napi_status napi_delete_async_work(napi_env, napi_async_work);
 
 /** One warpImages call: the arrays, and each image's offsets and matrix. */
 typedef struct {
@@ -719,6 +734,7 @@ typedef struct {
   const double *matrices;
   int64_t height, width, channels;
   PixelGrid grid;
+  int64_t count;
 } Warp;
 
 static void warp_chunk(void *arg, int64_t begin, int64_t end, int slot) {
@@ -736,18 +752,18 @@ static void *typed_array(napi_env env, napi_value value, int type, size_t *lengt
 }
 
 /*
- * warpImages(source: Float32Array, target: Float32Array, sourceOffsets: Int32Array,
- *            targetOffsets: Int32Array, matrices: Float64Array (6 per image), height, width, channels,
- *            portable?: boolean):
- * resamples each image; throws when an image would fall outside its array. `portable` skips the
- * AVX-512 path (the tests compare both with JavaScript).
+ * The arguments of warpImages and warpImagesAsync, checked: (source: Float32Array, target:
+ * Float32Array, sourceOffsets: Int32Array, targetOffsets: Int32Array, matrices: Float64Array (6 per
+ * image), height, width, channels[, portable: boolean]). Returns 0 after throwing a JavaScript error.
+ * `portable` skips the AVX-512 path (the tests compare both with JavaScript). The grid, when set,
+ * is the caller's to free.
  */
-static napi_value warp_images(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || argc > 9) {
-    napi_throw_error(env, NULL, "warpImages takes 8 arguments (9 with portable)");
-    return NULL;
+static int read_warp(napi_env env, napi_value *argv, size_t argc, const char *name, Warp *warp) {
+  char message[200];
+  if (argc < 8 || argc > 9) {
+    snprintf(message, sizeof message, "%s takes 8 arguments (9 with portable)", name);
+    napi_throw_error(env, NULL, message);
+    return 0;
   }
   _Bool portable = 0;
   if (argc == 9) napi_get_value_bool(env, argv[8], &portable);
@@ -762,32 +778,101 @@ static napi_value warp_images(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[6], &width);
   napi_get_value_double(env, argv[7], &channels);
   if (!source || !target || !source_offsets || !target_offsets || !matrices || sources != targets || matrix_values != 6 * sources || !(height >= 1 && width >= 1 && channels >= 1)) {
-    napi_throw_error(env, NULL, "warpImages: expected Float32Array, Float32Array, Int32Array, Int32Array, Float64Array of 6 per image, height, width, channels");
-    return NULL;
+    snprintf(message, sizeof message, "%s: expected Float32Array, Float32Array, Int32Array, Int32Array, Float64Array of 6 per image, height, width, channels", name);
+    napi_throw_error(env, NULL, message);
+    return 0;
   }
   const size_t size = (size_t)height * (size_t)width * (size_t)channels;
   for (size_t n = 0; n < sources; n++) {
     if (source_offsets[n] < 0 || target_offsets[n] < 0 || (size_t)source_offsets[n] + size > source_length || (size_t)target_offsets[n] + size > target_length) {
-      napi_throw_error(env, NULL, "warpImages: an image offset falls outside its array");
-      return NULL;
+      snprintf(message, sizeof message, "%s: an image offset falls outside its array", name);
+      napi_throw_error(env, NULL, message);
+      return 0;
     }
   }
-  Warp warp = {source, target, source_offsets, target_offsets, matrices, (int64_t)height, (int64_t)width, (int64_t)channels, {NULL, NULL}};
+  *warp = (Warp){source, target, source_offsets, target_offsets, matrices, (int64_t)height, (int64_t)width, (int64_t)channels, {NULL, NULL}, (int64_t)sources};
   const size_t pixels = (size_t)height * (size_t)width;
   double *grid = NULL;
   if (!portable && channels == 1 && width >= 2 && avx512_warp_available() && (grid = malloc(2 * pixels * sizeof(double)))) {
     for (size_t p = 0; p < pixels; p++) grid[p] = (double)(p / (size_t)width), grid[pixels + p] = (double)(p % (size_t)width);
-    warp.grid = (PixelGrid){grid, grid + pixels};
+    warp->grid = (PixelGrid){grid, grid + pixels};
   }
+  return 1;
+}
+
+/* warpImages(...): resamples each image now; throws when an image would fall outside its array. */
+static napi_value warp_images(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  Warp warp;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || !read_warp(env, argv, argc, "warpImages", &warp)) return NULL;
   /* Between two training steps libtensorflow's threads are idle: the batch is shared among all CPUs,
    * one thread per 64k pixels at most (starting one costs ~60 us, the time of ~20 of the course's images). */
   int threads = thread_count();
-  const size_t useful = 1 + sources * size / 65536;
-  if ((size_t)threads > useful) threads = (int)useful;
-  if ((size_t)threads > sources) threads = (int)sources;
-  if (sources > 0) parallel_for((int64_t)sources, threads, warp_chunk, &warp);
-  free(grid);
+  const int64_t useful = 1 + warp.count * warp.height * warp.width * warp.channels / 65536;
+  if (threads > useful) threads = (int)useful;
+  if (threads > warp.count) threads = (int)warp.count;
+  if (warp.count > 0) parallel_for(warp.count, threads, warp_chunk, &warp);
+  free(warp.grid.rows);
   return NULL;
+}
+
+/* One warpImagesAsync call: the work, its promise, and references keeping the five arrays alive until it is done. */
+typedef struct {
+  Warp warp;
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref arrays[5];
+} AsyncWarp;
+
+static void async_warp_execute(napi_env env, void *data) {
+  (void)env;
+  AsyncWarp *job = (AsyncWarp *)data;
+  /* On libuv's thread while JavaScript runs a training step (which uses every CPU): one thread. */
+  if (job->warp.count > 0) warp_chunk(&job->warp, 0, job->warp.count, 0);
+}
+
+static void async_warp_complete(napi_env env, napi_status status, void *data) {
+  AsyncWarp *job = (AsyncWarp *)data;
+  napi_value result;
+  if (status == napi_ok) {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_create_string_utf8(env, "warpImagesAsync: the work was cancelled", NAPI_AUTO_LENGTH, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  for (int i = 0; i < 5; i++) napi_delete_reference(env, job->arrays[i]);
+  napi_delete_async_work(env, job->work);
+  free(job->warp.grid.rows);
+  free(job);
+}
+
+/* warpImagesAsync(...): the same resampling on libuv's thread pool; returns a promise, resolved when `target` is written. */
+static napi_value warp_images_async(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  AsyncWarp *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "warpImagesAsync: out of memory");
+    return NULL;
+  }
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || !read_warp(env, argv, argc, "warpImagesAsync", &job->warp)) {
+    free(job);
+    return NULL;
+  }
+  napi_value promise, name;
+  for (int i = 0; i < 5; i++) napi_create_reference(env, argv[i], 1, &job->arrays[i]);
+  napi_create_string_utf8(env, "analyse-image:warpImages", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_async_work(env, NULL, name, async_warp_execute, async_warp_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    for (int i = 0; i < 5; i++) napi_delete_reference(env, job->arrays[i]);
+    free(job->warp.grid.rows);
+    free(job);
+    napi_throw_error(env, NULL, "warpImagesAsync: could not queue the work");
+    return NULL;
+  }
+  return promise;
 }
 
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
@@ -799,6 +884,7 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   napi_set_named_property(env, exports, "registered", value);
   napi_value warp;
   if (napi_create_function(env, "warpImages", 10, warp_images, NULL, &warp) == napi_ok) napi_set_named_property(env, exports, "warpImages", warp);
+  if (napi_create_function(env, "warpImagesAsync", 15, warp_images_async, NULL, &warp) == napi_ok) napi_set_named_property(env, exports, "warpImagesAsync", warp);
   const char *warp_path = avx512_warp_available() ? "avx512" : "portable";
   napi_value path;
   if (napi_create_string_utf8(env, warp_path, strlen(warp_path), &path) == napi_ok) napi_set_named_property(env, exports, "warpInstructions", path);

@@ -45,7 +45,10 @@ export function compiledOpsEnabled(): boolean {
 export type WarpImages = (source: Float32Array, target: Float32Array, sourceOffsets: Int32Array, targetOffsets: Int32Array, matrices: Float64Array, height: number, width: number, channels: number, portable?: boolean) => void;
 
 let status: true | string | undefined;
-let exported: { registered?: true | string; warpImages?: WarpImages; warpInstructions?: 'avx512' | 'portable' } = {};
+/** WarpImages on libuv's thread pool: the promise settles once `target` is written (the library keeps the arrays alive until then). */
+export type WarpImagesAsync = (...args: Parameters<WarpImages>) => Promise<void>;
+
+let exported: { registered?: true | string; warpImages?: WarpImages; warpImagesAsync?: WarpImagesAsync; warpInstructions?: 'avx512' | 'portable' } = {};
 
 /** Loads the library into this process's libtensorflow (once; after tfjs-node): true, or why the ops are not there (French). */
 export function loadCompiledOps(): true | string {
@@ -67,6 +70,11 @@ export function loadCompiledOps(): true | string {
 /** true once the ops are loaded, else why they are not (French); undefined before the first attempt. */
 export function compiledOpsStatus(): true | string | undefined {
   return status;
+}
+
+/** The compiled resampling of a batch off JavaScript's thread, or undefined when the library is not loaded. */
+export function compiledWarpImagesAsync(): WarpImagesAsync | undefined {
+  return loadCompiledOps() === true ? exported.warpImagesAsync : undefined;
 }
 
 /** Which resampling this CPU runs for grey images: 'avx512', or 'portable' (any x86-64, or another CPU); undefined when the library is not loaded. */

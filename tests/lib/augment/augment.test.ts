@@ -9,6 +9,7 @@ import {
   flowBatches,
   IDENTITY_TRANSFORM,
   ImageFlow,
+  type BatchArrays,
   NumpyRandom,
   randomTransform,
   seededRandom,
@@ -273,6 +274,30 @@ describe('flows (ImageDataGenerator.flow)', () => {
     const again = await take(await one.iterator(), 1);
     expect(again[0].labels).toHaveLength(4);
     expect(again[0].pixels).not.toEqual(first[0].pixels);
+  });
+
+  it('prefetches the very batches of arrays(): a batch drawn ahead by a dropped iterator is taken back, interleaved iterators draw in call order', async () => {
+    const prefetched = new ImageFlow(xs, ys, { batchSize: 4, seed: 7 });
+    const plain = new ImageFlow(xs, ys, { batchSize: 4, seed: 7 });
+    const seen: { indices: number[]; images: Float32Array }[][] = [[], []];
+    const take = async (side: 0 | 1, iterator: Iterator<BatchArrays> | AsyncIterator<BatchArrays>) => {
+      const { value } = await iterator.next();
+      seen[side].push({ indices: Array.from(value!.indices), images: value!.images });
+    };
+    const [a, sa] = [prefetched.prefetchedArrays(), plain.arrays()];
+    for (let i = 0; i < 2; i++) await Promise.all([take(0, a), take(1, sa)]);
+    // `a` is dropped with a batch drawn ahead; `b` crosses into a second permutation.
+    const [b, sb] = [prefetched.prefetchedArrays(), plain.arrays()];
+    for (let i = 0; i < 3; i++) await Promise.all([take(0, b), take(1, sb)]);
+    const [c, sc] = [prefetched.prefetchedArrays(), plain.arrays()];
+    for (const [mine, theirs] of [[c, sc], [b, sb], [c, sc], [b, sb], [b, sb], [c, sc]] as const) await Promise.all([take(0, mine), take(1, theirs)]);
+    expect(seen[0].map((batch) => batch.indices)).toEqual(seen[1].map((batch) => batch.indices));
+    seen[0].forEach((batch, i) => expect(batch.images.every((v, k) => Object.is(v, seen[1][i].images[k]))).toBe(true));
+    // Not trivially equal: real transformations, and the batches differ from each other.
+    expect(seen[0][0].images).not.toEqual(xs.dataSync().slice(0, seen[0][0].images.length));
+    expect(new Set(seen[0].map((batch) => batch.indices.join())).size).toBeGreaterThan(5);
+    // The batch drawn ahead is not counted as seen.
+    expect(prefetched.totalBatchesSeen).toBe(plain.totalBatchesSeen);
   });
 
   it('leaks no tensor over epochs of fitDataset with augmented training and validation data', async () => {
