@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../../../lib/backend';
 import { warpImage } from '../../../lib/augment/transform';
-import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, compiledWarpImages, compiledWarpInstructions, loadCompiledOps } from '../../../lib/kernels/compiled';
+import { CONV_POOL_RELU_GRAD_OP, CONV_POOL_RELU_OP, compiledOpsLibrary, compiledOpsStatus, compiledWarpImages, compiledWarpImagesAsync, compiledWarpInstructions, loadCompiledOps } from '../../../lib/kernels/compiled';
 import { DT, FLOAT_T, GraphBuilder, GraphSession } from '../../../lib/train/graph/graph-def';
 
 const tf = loadNativeTf();
@@ -110,6 +110,23 @@ describe('compiled ops', () => {
     }
     expect(compiled.every((v, i) => Object.is(v, reference[i]))).toBe(true);
     expect(Number.isNaN(compiled[compiled.length - 1])).toBe(true);
+  });
+
+  it('resample off the JavaScript thread as warpImagesAsync: the same bits, once its promise settles', async () => {
+    const [height, width, count] = [28, 28, 64];
+    const size = height * width;
+    const source = Float32Array.from({ length: count * size }, (_, i) => ((i * 2654435761) % 1000) / 1000);
+    const matrices = new Float64Array(6 * count).map((_, i) => (i % 6 === 0 || i % 6 === 4 ? 1 : 0) + Math.sin(i) * 0.1 + (i % 3 === 2 ? Math.cos(i) * 3 : 0));
+    const offsets = Int32Array.from({ length: count }, (_, k) => k * size);
+    const now = new Float32Array(count * size);
+    compiledWarpImages()!(source, now, offsets, offsets, matrices, height, width, 1);
+    const later = new Float32Array(count * size);
+    const done = compiledWarpImagesAsync()!(source, later, offsets, offsets, matrices, height, width, 1);
+    // A promise of the addon's realm, not jest's: checked by its shape.
+    expect(typeof done.then).toBe('function');
+    await done;
+    expect(later.every((v, i) => Object.is(v, now[i]))).toBe(true);
+    expect(() => compiledWarpImagesAsync()!(source, later, Int32Array.of(count * size), Int32Array.of(0), new Float64Array(6), height, width, 1)).toThrow(/warpImagesAsync: an image offset falls outside its array/);
   });
 
   it('refuse a warp whose image falls outside its array', () => {
