@@ -395,16 +395,7 @@ export function runWarpPlanAsync(plan: WarpPlan): Promise<void> {
   return compiled(source, target, warpFrom, warpTo, matrices, height, width, channels);
 }
 
-/** Transforms images with fresh random parameters, now: planAugmentation then runWarpPlan. */
-export function augmentImagesInto(
-  source: Float32Array,
-  sourceOffsets: ArrayLike<number>,
-  target: Float32Array,
-  height: number,
-  width: number,
-  channels: number,
-  options: AugmentationOptions,
-  random: RandomSource,
-): void {
-  runWarpPlan(planAugmentation(source, sourceOffsets, target, height, width, channels, options, random));
+/** Transforms images with fresh random parameters, now: planAugmentation (same arguments) then runWarpPlan. */
+export function augmentImagesInto(...args: Parameters<typeof planAugmentation>): void {
+  runWarpPlan(planAugmentation(...args));
 }
