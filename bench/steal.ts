@@ -24,7 +24,7 @@ export function cpuTicks(): CpuTicks | undefined {
   return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] };
 }
 
-/** "2.1 % of the CPU time went to other machines (steal)" since `since`, or '' without counters. */
+/** "1.2 % of the machine's CPU time went to other virtual machines meanwhile (steal)" since `since`, or '' without counters. */
 export function describeSteal(since: CpuTicks | undefined): string {
   const now = cpuTicks();
   if (!since || !now || now.total <= since.total) return '';
