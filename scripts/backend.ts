@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   console.log(`route: ${report.route}${report.builtAt ? ` (${report.builtAt})` : ''}: ${report.why}`);
   console.log(`oneDNN: ${report.oneDnn ? 'on' : 'off'} (TF_ENABLE_ONEDNN_OPTS), threads: ${report.threads}`);
   console.log(`fused training kernels: ${report.fusedKernels.join(', ') || 'none'} (lib/kernels; ANALYSE_IMAGE_FUSED_KERNELS=0 turns them off)`);
-  console.log(`compiled ops (first convolution + pooling in graph training): ${report.compiledOps === true ? `loaded, augmentation resampled with ${compiledWarpInstructions() === 'avx512' ? 'AVX-512' : 'portable code'}` : report.compiledOps} (lib/kernels/compiled; ANALYSE_IMAGE_COMPILED_OPS=0 turns them off)`);
+  console.log(`compiled ops (first convolution + pooling + dropout in graph training): ${report.compiledOps === true ? `loaded, augmentation resampled with ${compiledWarpInstructions() === 'avx512' ? 'AVX-512' : 'portable code'}` : report.compiledOps} (lib/kernels/compiled; ANALYSE_IMAGE_COMPILED_OPS=0 turns them off)`);
   for (const line of kernelReport()) console.log(line);
 
   const tf = loadNativeTf();

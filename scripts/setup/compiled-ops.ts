@@ -1,5 +1,5 @@
 /**
- * Set-up step: compiles the project's own TensorFlow ops (lib/kernels/compiled/conv-pool-relu.c)
+ * Set-up step: compiles the project's own TensorFlow ops (the C files of lib/kernels/compiled)
  * against the libtensorflow set-up installed, into node_modules/.cache/analyse-image-kernels/ under
  * a name that changes with the source. Without a C compiler the training stays on TensorFlow's own
  * ops and the augmentation on JavaScript (both slower), with a warning.
@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { COMPILED_OPS_FLAGS, COMPILED_OPS_SOURCE, compiledOpsLibrary } from '../../lib/kernels/compiled';
+import { COMPILED_OPS_FLAGS, COMPILED_OPS_SOURCES, compiledOpsLibrary } from '../../lib/kernels/compiled';
 import { info, warn } from './log';
 
 /** tfjs-node's deps/lib, where set-up put libtensorflow (both routes). */
@@ -21,9 +21,9 @@ function findCompiler(): string | undefined {
   return candidates.find((candidate) => spawnSync(candidate, ['--version'], { stdio: 'ignore' }).status === 0);
 }
 
-/** The compiler's arguments building `output` from the source, linked to libtensorflow in `libraries`. */
+/** The compiler's arguments building `output` from the sources, linked to libtensorflow in `libraries`. */
 export function compileArguments(output: string, libraries: string): string[] {
-  return [...COMPILED_OPS_FLAGS, '-o', output, COMPILED_OPS_SOURCE, `-L${libraries}`, '-ltensorflow', '-ltensorflow_framework', `-Wl,-rpath,${libraries}`, '-lpthread', '-lm'];
+  return [...COMPILED_OPS_FLAGS, '-o', output, ...COMPILED_OPS_SOURCES, `-L${libraries}`, '-ltensorflow', '-ltensorflow_framework', `-Wl,-rpath,${libraries}`, '-lpthread', '-lm'];
 }
 
 /** Builds the library when the current source has none yet; warns (and leaves TensorFlow's ops in use) when it cannot. */
@@ -44,14 +44,14 @@ export async function ensureCompiledOps(): Promise<void> {
   const result = spawnSync(compiler, compileArguments(partial, tensorflowLibraries()), { encoding: 'utf8' });
   if (result.status !== 0) {
     rmSync(partial, { force: true });
-    warn(`la compilation de ${COMPILED_OPS_SOURCE} a échoué (${compiler}) : l'entraînement garde les opérations de TensorFlow (plus lent).`);
+    warn(`la compilation de ${COMPILED_OPS_SOURCES.map((file) => basename(file)).join(', ')} (${dirname(COMPILED_OPS_SOURCES[0])}) a échoué (${compiler}) : l'entraînement garde les opérations de TensorFlow (plus lent).`);
     for (const line of `${result.stderr ?? ''}${result.error?.message ?? ''}`.trim().split('\n').slice(-10)) warn(line);
     return;
   }
   renameSync(partial, library);
   // Builds of earlier sources: nothing loads them any more.
   for (const name of readdirSync(dirname(library))) {
-    if (/^conv-pool-relu-[0-9a-f]{12}\.node$/.test(name) && name !== basename(library)) rmSync(join(dirname(library), name), { force: true });
+    if (/^(ops|conv-pool-relu)-[0-9a-f]{12}\.node$/.test(name) && name !== basename(library)) rmSync(join(dirname(library), name), { force: true });
   }
   info(`opérations compilées (${compiler}, ${((Date.now() - started) / 1000).toFixed(1)} s) : ${library}`);
 }

@@ -2,33 +2,37 @@
  * The project's own TensorFlow ops, compiled from C by `npm install` (scripts/setup/compiled-ops.ts)
  * and loaded into libtensorflow once per process, for the training graph (lib/train/graph):
  * AnalyseImageConvPoolRelu and its gradient (conv-pool-relu.c: the first convolution, its max
- * pooling and ReLU without the full-size map). The same library gives lib/augment its resampling
- * of a batch (`compiledWarpImages`). When the library is missing or does not load, the graph keeps
- * TensorFlow's own ops for that block and lib/augment its JavaScript; `compiledOpsStatus()` says why.
+ * pooling, ReLU and the dropout after them without the full-size map). The same library gives
+ * lib/augment its resampling of a batch (warp.c, `compiledWarpImages`). When the library is missing
+ * or does not load, the graph keeps TensorFlow's own ops for that block and lib/augment its
+ * JavaScript; `compiledOpsStatus()` says why.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../paths';
 
-/** The C source of the ops. */
-export const COMPILED_OPS_SOURCE = join(PROJECT_ROOT, 'lib', 'kernels', 'compiled', 'conv-pool-relu.c');
+/** The C sources of the library, compiled together (kernel-api.h, which they share, is part of its name too). */
+export const COMPILED_OPS_SOURCES = ['kernel-api.c', 'conv-pool-relu.c', 'warp.c', 'module.c'].map((name) => join(PROJECT_ROOT, 'lib', 'kernels', 'compiled', name));
+const COMPILED_OPS_HEADER = join(PROJECT_ROOT, 'lib', 'kernels', 'compiled', 'kernel-api.h');
 
 /** The compiler's flags besides the libraries (part of the library's name: other flags, another build). */
-export const COMPILED_OPS_FLAGS = ['-O3', '-shared', '-fPIC', '-std=gnu11', '-Wall', '-Wextra', '-Wno-psabi'];
+export const COMPILED_OPS_FLAGS = ['-O3', '-shared', '-fPIC', '-fvisibility=hidden', '-std=gnu11', '-Wall', '-Wextra', '-Wno-psabi'];
 
-/** The forward and gradient ops' names in a GraphDef. */
+/** The forward op's name in a GraphDef: (input, filter, bias, seed int32 [2], threshold int32, scale float) -> (output, winner uint8). */
 export const CONV_POOL_RELU_OP = 'AnalyseImageConvPoolRelu';
+/** The gradient op's name in a GraphDef: (input, filter, winner, output gradient, scale float) -> (filter gradient, bias gradient). */
 export const CONV_POOL_RELU_GRAD_OP = 'AnalyseImageConvPoolReluGrad';
 
 /**
- * Where set-up puts the library built from the current source and flags:
- * node_modules/.cache/analyse-image-kernels/conv-pool-relu-<hash>.node, beside libtensorflow and
+ * Where set-up puts the library built from the current sources and flags:
+ * node_modules/.cache/analyse-image-kernels/ops-<hash>.node, beside libtensorflow and
  * readable wherever node_modules is (the grader's sandbox mounts it; a new node_modules, a new build).
  */
 export function compiledOpsLibrary(): string {
-  const hash = createHash('sha256').update(readFileSync(COMPILED_OPS_SOURCE)).update(COMPILED_OPS_FLAGS.join(' ')).digest('hex').slice(0, 12);
-  return join(PROJECT_ROOT, 'node_modules', '.cache', 'analyse-image-kernels', `conv-pool-relu-${hash}.node`);
+  const hash = createHash('sha256');
+  for (const file of [COMPILED_OPS_HEADER, ...COMPILED_OPS_SOURCES]) hash.update(readFileSync(file));
+  return join(PROJECT_ROOT, 'node_modules', '.cache', 'analyse-image-kernels', `ops-${hash.update(COMPILED_OPS_FLAGS.join(' ')).digest('hex').slice(0, 12)}.node`);
 }
 
 /** Whether ANALYSE_IMAGE_COMPILED_OPS is not 0/false (off: to measure the difference). */

@@ -154,7 +154,7 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
   const bias = layer.useBias ? layer.bias ?? undefined : undefined;
   const strides = layer.strides!.length === 1 ? [layer.strides![0], layer.strides![0]] : layer.strides!;
   const settings = { ...FLOAT_T, ...NHWC, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: layer.padding.toUpperCase() }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
-  if (pooling?.compiled && bias) return compiledConvPoolRelu(kernel, bias, ctx);
+  if (pooling?.compiled && bias) return compiledConvPoolRelu(kernel, bias, ctx, pooling.dropout);
   const apply = (input: string) => {
     const conv = g.op('Conv2D', [input, ctx.value(kernel)], settings);
     return activate(g, activation, bias ? g.op('BiasAdd', [conv, ctx.value(bias)], { ...FLOAT_T, ...NHWC }) : conv);
@@ -171,25 +171,29 @@ function conv2d(layer: LayerLike, ctx: GraphContext, pooling: ReluAfterPooling |
 }
 
 /**
- * The first convolution, its max pooling and ReLU as the project's compiled op (lib/kernels/compiled):
- * no full-size map, and its gradient gives the filter's and the bias's only (nothing is trainable before it).
+ * The first convolution, its max pooling and ReLU, and the dropout after them if any, as the project's
+ * compiled op (lib/kernels/compiled): no full-size map, and its gradient gives the filter's and the
+ * bias's only (nothing is trainable before it).
  */
-function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike, ctx: GraphContext): GraphLayer {
+function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike, ctx: GraphContext, dropout: DropoutSettings | undefined): GraphLayer {
   const { g } = ctx;
   let x = '';
   let winner = '';
+  const scale = g.scalar(dropout?.scale ?? 1);
+  const noDropout = () => [g.ints([0, 0]), g.int(0), g.scalar(1)];
   return {
     trainable: [kernel, bias],
     state: [],
     forward(input) {
       x = input;
-      const op = g.op(CONV_POOL_RELU_OP, [x, ctx.value(kernel), ctx.value(bias)]);
+      const dropping = dropout ? [stepSeed(g), g.int(dropout.threshold), scale] : noDropout();
+      const op = g.op(CONV_POOL_RELU_OP, [x, ctx.value(kernel), ctx.value(bias), ...dropping]);
       winner = `${op}:1`;
       return `${op}:0`;
     },
-    inference: (input) => `${g.op(CONV_POOL_RELU_OP, [input, ctx.value(kernel), ctx.value(bias)])}:0`,
+    inference: (input) => `${g.op(CONV_POOL_RELU_OP, [input, ctx.value(kernel), ctx.value(bias), ...noDropout()])}:0`,
     backward(dy) {
-      const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, ctx.value(kernel), winner, dy]);
+      const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, ctx.value(kernel), winner, dy, scale]);
       ctx.gradient(kernel, `${gradients}:0`);
       ctx.gradient(bias, `${gradients}:1`);
       return undefined;
@@ -197,7 +201,7 @@ function compiledConvPoolRelu(kernel: LayerVariableLike, bias: LayerVariableLike
   };
 }
 
-/** The max pooling whose work the compiled convolution before it does: it passes values and gradients through. */
+/** A max pooling or dropout whose work the compiled convolution before it does: it passes values and gradients through. */
 function passThrough(): GraphLayer {
   return { trainable: [], state: [], forward: (input) => input, inference: (input) => input, backward: (dy) => dy };
 }
@@ -240,7 +244,8 @@ function maxPooling2d(layer: LayerLike, ctx: GraphContext, relu: ReluAfterPoolin
  * ~21 ms step for its 256 x 13 x 13 x 32 float draws, 2.5 ms with 16-bit ones). A value is dropped
  * when its draw is below round(rate x 65536): the dropped fraction is the rate to within 2^-17
  * (0.2 -> 0.1999969) and the kept values are scaled by 1 / (their fraction), so the expected output
- * is still the input, as in tfjs (whose float draws are themselves 2^-23 steps).
+ * is still the input, as in tfjs (whose float draws are themselves 2^-23 steps). The compiled op
+ * (lib/kernels/compiled) does a dropout right after it with the same 16-bit draws and threshold.
  */
 const DRAW_LEVELS = 65536;
 
@@ -249,13 +254,34 @@ export function dropoutThreshold(rate: number): number {
   return Math.round(rate * DRAW_LEVELS);
 }
 
-function dropout(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
+/** A dropout as the graph does it: values whose draw is below `threshold` dropped, the others times `scale`. */
+export interface DropoutSettings {
+  threshold: number;
+  scale: number;
+}
+
+/** The settings of a dropout layer the graph can do, or why it cannot (French). */
+export function dropoutSettings(layer: LayerLike): DropoutSettings | string {
+  if (layer.getClassName() !== 'Dropout') return `la couche ${layer.name} n'est pas un dropout`;
   if (layer.seed != null) return `le dropout ${layer.name} a une graine (seed)`;
   if (layer.noiseShape != null) return `le dropout ${layer.name} a un noiseShape`;
   const rate = layer.rate!;
   const threshold = dropoutThreshold(rate);
   if (!(rate >= 0 && rate < 1) || threshold >= DRAW_LEVELS) return `le dropout ${layer.name} a le taux ${rate}`;
+  return { threshold, scale: DRAW_LEVELS / (DRAW_LEVELS - threshold) };
+}
+
+/** A fresh seed per step from TensorFlow's stateful generator (seed 0: at random, as tfjs' unseeded dropout). */
+function stepSeed(g: GraphBuilder): string {
+  return g.op('RandomUniformInt', [g.ints([2]), g.int(-(2 ** 31)), g.int(2 ** 31 - 1)], { seed: { i: 0 }, seed2: { i: 0 }, Tout: { type: DT.INT32 }, T: { type: DT.INT32 } });
+}
+
+function dropout(layer: LayerLike, ctx: GraphContext, compiledBefore: ReluAfterPooling | undefined): GraphLayer | string {
+  const settings = dropoutSettings(layer);
+  if (typeof settings === 'string') return settings;
+  if (compiledBefore?.dropout || settings.threshold === 0) return passThrough();
   const { g } = ctx;
+  const { threshold, scale } = settings;
   const [, ...rest] = outputShape(layer) as number[];
   const size = rest.reduce((a, b) => a * b, 1);
   let multiplier = '';
@@ -263,25 +289,19 @@ function dropout(layer: LayerLike, ctx: GraphContext): GraphLayer | string {
     trainable: [],
     state: [],
     forward(input) {
-      if (threshold === 0) return input;
       // Shapes from the batch's size, not from the input: the draw can run while the layers before it compute.
       const concat = (dims: number[]) => g.op('ConcatV2', [ctx.batchSize, g.ints(dims), g.int(0)], { T: { type: DT.INT32 }, N: { i: 2 }, Tidx: { type: DT.INT32 } });
       const words = Math.ceil(size / 2);
-      // A fresh seed per step from TensorFlow's stateful generator (seed 0: at random, as tfjs' unseeded dropout).
-      const seed = g.op('RandomUniformInt', [g.ints([2]), g.int(-(2 ** 31)), g.int(2 ** 31 - 1)], { seed: { i: 0 }, seed2: { i: 0 }, Tout: { type: DT.INT32 }, T: { type: DT.INT32 } });
-      const bits = g.op('StatelessRandomUniformFullInt', [concat([words]), seed], { dtype: { type: DT.UINT32 }, Tseed: { type: DT.INT32 }, T: { type: DT.INT32 } });
+      const bits = g.op('StatelessRandomUniformFullInt', [concat([words]), stepSeed(g)], { dtype: { type: DT.UINT32 }, Tseed: { type: DT.INT32 }, T: { type: DT.INT32 } });
       let draws = g.op('Reshape', [g.op('Bitcast', [bits], { T: { type: DT.UINT32 }, type: { type: DT.UINT16 } }), concat([2 * words])], { T: { type: DT.UINT16 }, Tshape: { type: DT.INT32 } });
       if (2 * words !== size) draws = g.op('Slice', [draws, g.ints([0, 0]), g.ints([-1, size])], { T: { type: DT.UINT16 }, Index: { type: DT.INT32 } });
       draws = g.op('Reshape', [draws, concat(rest)], { T: { type: DT.UINT16 }, Tshape: { type: DT.INT32 } });
       const kept = g.op('GreaterEqual', [draws, g.op('Const', [], { dtype: { type: DT.UINT16 }, value: { tensor: { dtype: DT.UINT16, shape: [], ints: [threshold] } } })], { T: { type: DT.UINT16 } });
-      const scale = g.scalar(DRAW_LEVELS / (DRAW_LEVELS - threshold));
-      multiplier = g.op('Mul', [g.op('Cast', [kept], { SrcT: { type: DT.BOOL }, DstT: { type: DT.FLOAT } }), scale], FLOAT_T);
+      multiplier = g.op('Mul', [g.op('Cast', [kept], { SrcT: { type: DT.BOOL }, DstT: { type: DT.FLOAT } }), g.scalar(scale)], FLOAT_T);
       return g.op('Mul', [input, multiplier], FLOAT_T);
     },
     inference: (input) => input,
-    backward(dy) {
-      return threshold === 0 ? dy : g.op('Mul', [dy, multiplier], FLOAT_T);
-    },
+    backward: (dy) => g.op('Mul', [dy, multiplier], FLOAT_T),
   };
 }
 
@@ -387,6 +407,8 @@ export interface ReluAfterPooling {
   pooledGradient: string;
   /** The pair runs as the compiled op (see compilesConvPool). */
   compiled?: boolean;
+  /** The dropout right after the pooling, done by the compiled op too (that layer then passes through). */
+  dropout?: DropoutSettings;
 }
 
 /**
@@ -426,7 +448,7 @@ export function graphLayer(layer: LayerLike, ctx: GraphContext, inputRank: numbe
     case 'MaxPooling2D':
       return maxPooling2d(layer, ctx, reluAfterPooling);
     case 'Dropout':
-      return dropout(layer, ctx);
+      return dropout(layer, ctx, reluAfterPooling);
     case 'Flatten':
       return flatten(layer, ctx);
     case 'Dense':

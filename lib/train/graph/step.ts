@@ -9,7 +9,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { keepBetaPowers, resourceApplyAdamScalars, type AdamLike } from '../../kernels/adam';
 import { DT, FLOAT_T, GraphBuilder, GraphSession } from './graph-def';
-import { compilesConvPool, graphLayer, poolsBeforeRelu, type GraphContext, type GraphLayer, type LayerLike, type LayerVariableLike, type ReluAfterPooling } from './layers';
+import { compilesConvPool, dropoutSettings, graphLayer, poolsBeforeRelu, type GraphContext, type GraphLayer, type LayerLike, type LayerVariableLike, type ReluAfterPooling } from './layers';
 import { categoricalAccuracy, categoricalCrossentropy } from './loss';
 
 /** The fields of tfjs-layers' LayersModel read here. */
@@ -60,6 +60,7 @@ function planModel(model: ModelLike, ctx: GraphContext): Plan | string {
   const layers: GraphLayer[] = [];
   let rank = inputShape.length;
   let pairing: ReluAfterPooling | undefined;
+  let fusedDropout: { index: number; pooling: ReluAfterPooling } | undefined;
   let compiledOps = false;
   for (const [i, layer] of model.layers.entries()) {
     if (i === 0) continue;
@@ -68,7 +69,14 @@ function planModel(model: ModelLike, ctx: GraphContext): Plan | string {
     const pooling = pairing ?? (poolsBeforeRelu(layer, next) ? { pooledGradient: '', compiled: compilesConvPool(layer, next, i === 1) } : undefined);
     pairing = pairing ? undefined : pooling;
     compiledOps ||= !!pooling?.compiled;
-    const graph = graphLayer(layer, ctx, rank, pooling);
+    // The compiled op also does a dropout right after the pooling: that layer gets the same link and passes through.
+    const afterPooling = model.layers[i + 2];
+    const settings = pairing?.compiled && afterPooling ? dropoutSettings(afterPooling) : undefined;
+    if (pairing && settings && typeof settings !== 'string') {
+      pairing.dropout = settings;
+      fusedDropout = { index: i + 2, pooling: pairing };
+    }
+    const graph = graphLayer(layer, ctx, rank, fusedDropout?.index === i ? fusedDropout.pooling : pooling);
     if (typeof graph === 'string') return graph;
     layers.push(graph);
     rank = (layer.outputShape as unknown[]).length;

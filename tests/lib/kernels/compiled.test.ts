@@ -1,6 +1,7 @@
 /**
  * The project's compiled TensorFlow ops (lib/kernels/compiled), built by `npm install`: loaded into
- * libtensorflow, and equal to TensorFlow's own Conv2D + BiasAdd + MaxPool + Relu and their gradients.
+ * libtensorflow, and equal to TensorFlow's own Conv2D + BiasAdd + MaxPool + Relu and their gradients,
+ * with the dropout after them or without.
  * The data are small integers and halves, so every sum is exact in float32 whatever its order and the
  * comparisons are exact, the many ties of the pooling windows included.
  */
@@ -16,23 +17,33 @@ const NHWC = { data_format: { s: 'NHWC' } };
 const VALID = { strides: { ints: [1, 1, 1, 1] }, padding: { s: 'VALID' }, dilations: { ints: [1, 1, 1, 1] }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { ints: [] } };
 const POOL = { ksize: { ints: [1, 2, 2, 1] }, strides: { ints: [1, 2, 2, 1] }, padding: { s: 'VALID' } };
 
-/** TensorFlow's ops and the compiled ones on the same placeholders x, filter, bias, dy. */
+/**
+ * TensorFlow's ops and the compiled ones on the same placeholders x, filter, bias; dy is the compiled
+ * gradient's output gradient, tf_dy TensorFlow's; seed, threshold and scale the compiled dropout's.
+ */
 function bothGraphs(filterShape: number[]): GraphSession {
   const g = new GraphBuilder();
-  const [x, filter, bias, dy] = ['x', 'filter', 'bias', 'dy'].map((name) => g.placeholder(name, null));
+  const [x, filter, bias, dy, scale] = ['x', 'filter', 'bias', 'dy', 'scale'].map((name) => g.placeholder(name, null));
+  const [seed, threshold] = ['seed', 'threshold'].map((name) => g.op('Placeholder', [], { dtype: { type: DT.INT32 }, shape: { shape: null } }, name));
+  const tfDy = g.placeholder('tf_dy', null);
   const conv = g.op('BiasAdd', [g.op('Conv2D', [x, filter], { ...FLOAT_T, ...NHWC, ...VALID }), bias], { ...FLOAT_T, ...NHWC });
   const pooled = g.op('MaxPool', [conv], { ...FLOAT_T, ...NHWC, ...POOL });
   const y = g.op('Relu', [pooled], FLOAT_T, 'tf_y');
-  const dPooled = g.op('ReluGrad', [dy, y], FLOAT_T);
+  const dPooled = g.op('ReluGrad', [tfDy, y], FLOAT_T);
   const dConv = g.op('MaxPoolGrad', [conv, pooled, dPooled], { ...FLOAT_T, ...NHWC, ...POOL });
   g.op('Conv2DBackpropFilter', [x, g.ints(filterShape), dConv], { ...FLOAT_T, ...NHWC, ...VALID }, 'tf_dfilter');
   g.op('Sum', [dPooled, g.ints([0, 1, 2])], { ...FLOAT_T, Tidx: { type: DT.INT32 }, keep_dims: { b: false } }, 'tf_dbias');
-  const compiled = g.op(CONV_POOL_RELU_OP, [x, filter, bias]);
+  const compiled = g.op(CONV_POOL_RELU_OP, [x, filter, bias, seed, threshold, scale]);
   g.identityAfter('y', compiled, []);
-  const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, filter, `${compiled}:1`, dy]);
+  const gradients = g.op(CONV_POOL_RELU_GRAD_OP, [x, filter, `${compiled}:1`, dy, scale]);
   g.identityAfter('dfilter', gradients, []);
   g.identityAfter('dbias', `${gradients}:1`, []);
   return GraphSession.load(tf, g);
+}
+
+/** The compiled dropout's feeds: no dropout by default. */
+function dropoutFeeds(threshold = 0, scale = 1, seed = [0, 0]): [string, tfTypes.Tensor][] {
+  return [['seed', tf.tensor1d(seed, 'int32')], ['threshold', tf.scalar(threshold, 'int32')], ['scale', tf.scalar(scale)]];
 }
 
 /** Values drawn from {low, ..., high - 1} times `scale`. */
@@ -44,7 +55,7 @@ describe('compiled ops', () => {
   it('are loaded into libtensorflow from the library npm install built', () => {
     expect(loadCompiledOps()).toBe(true);
     expect(compiledOpsStatus()).toBe(true);
-    expect(compiledOpsLibrary()).toMatch(/node_modules\/\.cache\/analyse-image-kernels\/conv-pool-relu-[0-9a-f]{12}\.node$/);
+    expect(compiledOpsLibrary()).toMatch(/node_modules\/\.cache\/analyse-image-kernels\/ops-[0-9a-f]{12}\.node$/);
   });
 
   it.each([
@@ -59,7 +70,7 @@ describe('compiled ops', () => {
     const filter = integers(filterShape, -2, 2, 0.5, 2);
     const bias = integers([f], -2, 2, 0.25, 3);
     const dy = integers([n, Math.floor((h - kh + 1) / 2), Math.floor((w - kw + 1) / 2), f], -3, 3, 1, 4);
-    const outputs = session.run([['x', x], ['filter', filter], ['bias', bias], ['dy', dy]], ['tf_y', 'tf_dfilter', 'tf_dbias', 'y', 'dfilter', 'dbias']);
+    const outputs = session.run([['x', x], ['filter', filter], ['bias', bias], ['dy', dy], ['tf_dy', dy], ...dropoutFeeds()], ['tf_y', 'tf_dfilter', 'tf_dbias', 'y', 'dfilter', 'dbias']);
     const [tfY, tfDFilter, tfDBias, y, dFilter, dBias] = outputs.map((t) => Array.from(t.dataSync()));
     expect(outputs[3].shape).toEqual(outputs[0].shape);
     expect(y).toEqual(tfY);
@@ -71,10 +82,63 @@ describe('compiled ops', () => {
     session.close();
   });
 
+  it('drop values after the ReLU at the threshold\'s rate, the others times scale, and give the gradient of what they kept', () => {
+    const session = bothGraphs([3, 3, 1, 32]);
+    const x = integers([64, 28, 28, 1], 0, 3, 1, 1);
+    const filter = integers([3, 3, 1, 32], -2, 2, 0.5, 2);
+    const bias = integers([32], -2, 2, 0.25, 3);
+    const dy = integers([64, 13, 13, 32], -3, 3, 1, 4);
+    const inputs: [string, tfTypes.Tensor][] = [['x', x], ['filter', filter], ['bias', bias], ['dy', dy], ['tf_dy', dy]];
+    const run = (feeds: [string, tfTypes.Tensor][], fetches: string[]) => {
+      const outputs = session.run(feeds, fetches);
+      const values = outputs.map((t) => Float32Array.from(t.dataSync()));
+      tf.dispose([...outputs, ...feeds.slice(inputs.length).map(([, t]) => t)]);
+      return values;
+    };
+    const [plain] = run([...inputs, ...dropoutFeeds()], ['y']);
+    const positive = plain.filter((v) => v > 0).length;
+    // Rate 1/2 (scale 2: every product exact), then the lab's 0.2.
+    const [halved, dFilter, dBias] = run([...inputs, ...dropoutFeeds(32768, 2, [7, 11])], ['y', 'dfilter', 'dbias']);
+    const dropped = (values: Float32Array) => Uint8Array.from(values, (v, i) => (plain[i] > 0 && v === 0 ? 1 : 0));
+    const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+    expect(halved.every((v, i) => v === 0 || v === plain[i] * 2)).toBe(true);
+    const halfMask = dropped(halved);
+    const count = halfMask.reduce((a: number, b) => a + b, 0);
+    // Some 170 000 positive values: the fraction within 5 standard deviations (< 0.007).
+    expect(Math.abs(count / positive - 0.5)).toBeLessThan(5 * Math.sqrt(0.25 / positive));
+    // The same seed, the same draws; another seed, others.
+    expect(same(run([...inputs, ...dropoutFeeds(32768, 2, [7, 11])], ['y'])[0], halved)).toBe(true);
+    expect(same(run([...inputs, ...dropoutFeeds(32768, 2, [7, 12])], ['y'])[0], halved)).toBe(false);
+    // The gradient is TensorFlow's for the output gradient times the dropout's mask and scale.
+    const maskedDy = tf.tensor(Float32Array.from(dy.dataSync(), (v, i) => (halved[i] !== 0 ? v * 2 : 0)), dy.shape);
+    const [tfDFilter, tfDBias] = run([...inputs.slice(0, 4), ['tf_dy', maskedDy], ...dropoutFeeds()], ['tf_dfilter', 'tf_dbias']);
+    expect(Array.from(dFilter)).toEqual(Array.from(tfDFilter));
+    expect(Array.from(dBias)).toEqual(Array.from(tfDBias));
+    expect(dFilter.some((v) => v !== 0)).toBe(true);
+    const [fifth] = run([...inputs, ...dropoutFeeds(13107, 65536 / (65536 - 13107), [3, 5])], ['y']);
+    const fifthMask = dropped(fifth);
+    expect(Math.abs(fifthMask.reduce((a: number, b) => a + b, 0) / positive - 13107 / 65536)).toBeLessThan(5 * Math.sqrt(0.16 / positive));
+    expect(fifth.every((v, i) => v === 0 || v === Math.fround(plain[i] * Math.fround(65536 / (65536 - 13107))))).toBe(true);
+    // Neighbours (two quarters of one 64-bit draw) are dropped together at rate^2, not at rate.
+    let both = 0;
+    let pairs = 0;
+    for (let i = 0; i + 1 < plain.length; i += 2) {
+      if (!(plain[i] > 0 && plain[i + 1] > 0)) continue;
+      pairs++;
+      both += fifthMask[i] * fifthMask[i + 1];
+    }
+    expect(Math.abs(both / pairs - 0.04)).toBeLessThan(5 * Math.sqrt((0.04 * 0.96) / pairs));
+    tf.dispose([x, filter, bias, dy, maskedDy]);
+    session.close();
+  });
+
   it('refuses tensors that do not fit together, saying which', () => {
     const session = bothGraphs([3, 3, 2, 4]);
     const feeds: [string, tfTypes.Tensor][] = [['x', tf.zeros([1, 8, 8, 1])], ['filter', tf.zeros([3, 3, 2, 4])], ['bias', tf.zeros([4])]];
-    expect(() => session.run(feeds, ['y'])).toThrow(/filter's channels are not the input's/);
+    expect(() => session.run([...feeds, ...dropoutFeeds()], ['y'])).toThrow(/filter's channels are not the input's/);
+    feeds[0] = ['x', tf.zeros([1, 8, 8, 2])];
+    expect(() => session.run([...feeds, ...dropoutFeeds(70000)], ['y'])).toThrow(/threshold must be an int32 scalar from 0 to 65535/);
+    expect(() => session.run([...feeds, ...dropoutFeeds(0, 1, [1, 2, 3])], ['y'])).toThrow(/seed must be int32 \[2\]/);
     tf.dispose(feeds.map(([, t]) => t));
     session.close();
   });

@@ -169,6 +169,34 @@ describe('graph training step', () => {
     expect(losses[29]).toBeLessThan(losses[0]);
   });
 
+  it('does the dropout right after a compiled first block in the compiled op: a new mask each step, none without it', async () => {
+    const lab = (rate: number) => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.inputLayer({ inputShape: [12, 12, 1] }),
+          tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.dropout({ rate }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+        ],
+      });
+      // Learning rate 0: the weights stay, so only a dropout mask can change the loss of the same batch.
+      model.compile({ loss: 'categoricalCrossentropy', optimizer: tf.train.adam(0), metrics: ['accuracy'] });
+      return model;
+    };
+    const [dropping, keeping] = [lab(0.5), lab(0)];
+    const [dropped, kept] = [(await steps(dropping, 5)).map(([loss]) => loss), (await steps(keeping, 5)).map(([loss]) => loss)];
+    expect(graphUsesCompiledOps(dropping)).toBe(true);
+    expect(new Set(dropped).size).toBe(5);
+    expect(new Set(kept).size).toBe(1);
+    // In inference there is no dropout: both models are the same function.
+    const [a, b] = [dropping.evaluate(xs, ys) as tfTypes.Scalar[], keeping.evaluate(xs, ys) as tfTypes.Scalar[]];
+    expect(a[0].dataSync()[0]).toBeCloseTo(kept[0], 5);
+    expect(b[0].dataSync()[0]).toBeCloseTo(kept[0], 5);
+    tf.dispose([...a, ...b]);
+  });
+
   it.each([
     [0.25, 400],
     [0.2, 333],
