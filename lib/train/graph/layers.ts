@@ -245,7 +245,8 @@ function maxPooling2d(layer: LayerLike, ctx: GraphContext, relu: ReluAfterPoolin
  * when its draw is below round(rate x 65536): the dropped fraction is the rate to within 2^-17
  * (0.2 -> 0.1999969) and the kept values are scaled by 1 / (their fraction), so the expected output
  * is still the input, as in tfjs (whose float draws are themselves 2^-23 steps). The compiled op
- * (lib/kernels/compiled) does a dropout right after it with the same 16-bit draws and threshold.
+ * (lib/kernels/compiled) does a dropout right after it with the same threshold and scale, its
+ * 16-bit draws from a generator of its own (splitmix64).
  */
 const DRAW_LEVELS = 65536;
 
