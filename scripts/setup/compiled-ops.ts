@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { COMPILED_OPS_FLAGS, COMPILED_OPS_SOURCES, compiledOpsLibrary } from '../../lib/kernels/compiled';
+import { COMPILED_OPS_FLAGS, COMPILED_OPS_FOLDER, COMPILED_OPS_SOURCES, compiledOpsLibrary } from '../../lib/kernels/compiled';
 import { info, warn } from './log';
 
 /** tfjs-node's deps/lib, where set-up put libtensorflow (both routes). */
@@ -44,7 +44,7 @@ export async function ensureCompiledOps(): Promise<void> {
   const result = spawnSync(compiler, compileArguments(partial, tensorflowLibraries()), { encoding: 'utf8' });
   if (result.status !== 0) {
     rmSync(partial, { force: true });
-    warn(`la compilation de ${COMPILED_OPS_SOURCES.map((file) => basename(file)).join(', ')} (${dirname(COMPILED_OPS_SOURCES[0])}) a échoué (${compiler}) : l'entraînement garde les opérations de TensorFlow (plus lent).`);
+    warn(`la compilation de ${COMPILED_OPS_SOURCES.map((file) => basename(file)).join(', ')} (${COMPILED_OPS_FOLDER}) a échoué (${compiler}) : l'entraînement garde les opérations de TensorFlow (plus lent).`);
     for (const line of `${result.stderr ?? ''}${result.error?.message ?? ''}`.trim().split('\n').slice(-10)) warn(line);
     return;
   }

@@ -2,9 +2,10 @@
  * The first block of the course's CNNs as two TensorFlow ops, for graph training (lib/train/graph):
  * a valid 'stride 1' convolution with bias, then 2 x 2 max pooling, then ReLU (the ReLU moved after
  * the pooling, as lib/train/graph/layers.ts does), then the dropout that follows it in the lab's
- * 1-conv model, and its gradient with respect to the filter and the bias. The full-size convolution map (256 x 26 x 26 x 32 floats, 22 MB, for the 1-conv model)
- * is never written: the forward keeps, per pooled value, which of the four positions won (or that
- * the ReLU cut it), and the gradient recomputes nothing but the filter's sums at those positions.
+ * 1-conv model, and its gradient with respect to the filter and the bias. The full-size convolution
+ * map (256 x 26 x 26 x 32 floats, 22 MB, for the 1-conv model) is never written: the forward keeps,
+ * per pooled value, which of the four positions won (or that the ReLU cut it), and the gradient
+ * recomputes nothing but the filter's sums at those positions.
  * TensorFlow's own ops write and read that map four times per step (convolution, pooling, pooling
  * gradient, filter gradient): measured 7.6 ms of the 1-conv's ~20 ms step.
  *

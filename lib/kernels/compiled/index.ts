@@ -12,9 +12,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../paths';
 
+/** The folder of the library's C files. */
+export const COMPILED_OPS_FOLDER = join(PROJECT_ROOT, 'lib', 'kernels', 'compiled');
+
 /** The C sources of the library, compiled together (kernel-api.h, which they share, is part of its name too). */
-export const COMPILED_OPS_SOURCES = ['kernel-api.c', 'conv-pool-relu.c', 'warp.c', 'module.c'].map((name) => join(PROJECT_ROOT, 'lib', 'kernels', 'compiled', name));
-const COMPILED_OPS_HEADER = join(PROJECT_ROOT, 'lib', 'kernels', 'compiled', 'kernel-api.h');
+export const COMPILED_OPS_SOURCES = ['kernel-api.c', 'conv-pool-relu.c', 'warp.c', 'module.c'].map((name) => join(COMPILED_OPS_FOLDER, name));
+const COMPILED_OPS_HEADER = join(COMPILED_OPS_FOLDER, 'kernel-api.h');
 
 /** The compiler's flags besides the libraries (part of the library's name: other flags, another build). */
 export const COMPILED_OPS_FLAGS = ['-O3', '-shared', '-fPIC', '-fvisibility=hidden', '-std=gnu11', '-Wall', '-Wextra', '-Wno-psabi'];
@@ -32,7 +35,8 @@ export const CONV_POOL_RELU_GRAD_OP = 'AnalyseImageConvPoolReluGrad';
 export function compiledOpsLibrary(): string {
   const hash = createHash('sha256');
   for (const file of [COMPILED_OPS_HEADER, ...COMPILED_OPS_SOURCES]) hash.update(readFileSync(file));
-  return join(PROJECT_ROOT, 'node_modules', '.cache', 'analyse-image-kernels', `ops-${hash.update(COMPILED_OPS_FLAGS.join(' ')).digest('hex').slice(0, 12)}.node`);
+  hash.update(COMPILED_OPS_FLAGS.join(' '));
+  return join(PROJECT_ROOT, 'node_modules', '.cache', 'analyse-image-kernels', `ops-${hash.digest('hex').slice(0, 12)}.node`);
 }
 
 /** Whether ANALYSE_IMAGE_COMPILED_OPS is not 0/false (off: to measure the difference). */
