@@ -27,6 +27,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-node';
 import { loadNativeTf } from '../backend';
+import { tensorUpload } from '../kernels/native';
 import { freshSeed, NumpyRandom } from './random';
 import type { TwisterState } from '../data/split';
 import { checkAugmentationOptions, COURSE_AUGMENTATION, planAugmentation, runWarpPlan, runWarpPlanAsync, type AugmentationOptions, type WarpPlan } from './transform';
@@ -55,6 +56,12 @@ export type AugmentedBatch = {
 export interface BatchArrays {
   /** Which images (rows of xs), in batch order. */
   indices: Int32Array;
+  images: Float32Array;
+  targets: Float32Array | Int32Array | Uint8Array;
+}
+
+/** Arrays a batch is drawn into, reused from batch to batch. */
+interface BatchBuffers {
   images: Float32Array;
   targets: Float32Array | Int32Array | Uint8Array;
 }
@@ -150,27 +157,8 @@ export class ImageFlow {
    * one handed over is drawn ahead; when its iterator is dropped (fitDataset's validation, each
    * epoch) or another one draws first, the stream is taken back to where it was before that batch.
    */
-  async *prefetchedArrays(): AsyncGenerator<BatchArrays, void, undefined> {
-    const pass: PassCursor = { order: new Int32Array(0), batchIndex: 0 };
-    let current = this.drawBatch(pass);
-    let resampled = current.plan ? runWarpPlanAsync(current.plan) : undefined;
-    for (;;) {
-      await resampled;
-      const ahead: Lookahead = { state: this.random.snapshot(), totalBatchesSeen: this.drawnBatches, pass: { ...pass } };
-      const next = this.drawBatch(pass);
-      this.lookahead = ahead;
-      const nextResampled = next.plan ? runWarpPlanAsync(next.plan) : undefined;
-      yield current.arrays;
-      if (this.lookahead === ahead) {
-        this.lookahead = undefined;
-        [current, resampled] = [next, nextResampled];
-      } else {
-        // Another iterator drew in between and took that batch back: draw it again, in call order.
-        Object.assign(pass, ahead.pass);
-        current = this.drawBatch(pass);
-        resampled = current.plan ? runWarpPlanAsync(current.plan) : undefined;
-      }
-    }
+  prefetchedArrays(): AsyncGenerator<BatchArrays, void, undefined> {
+    return this.prefetch(undefined);
   }
 
   /** The same passes as tensors {xs, ys}, which the consumer disposes (fitDataset and evaluateDataset do). */
@@ -178,9 +166,53 @@ export class ImageFlow {
     for (const arrays of this.arrays()) yield this.toTensors(arrays);
   }
 
-  /** prefetchedArrays as tensors {xs, ys}: what augmentedDataset hands to fitDataset. */
+  /**
+   * prefetchedArrays as tensors {xs, ys}: what augmentedDataset hands to fitDataset. The arrays are
+   * two buffers taken in turn, copied into TensorFlow as each batch is handed over: a new 800 kB
+   * array per batch cost more than the copy (its allocation, and the garbage collections it set off).
+   */
   async *prefetchedBatches(): AsyncGenerator<AugmentedBatch, void, undefined> {
-    for await (const arrays of this.prefetchedArrays()) yield this.toTensors(arrays);
+    const upload = tensorUpload(loadNativeTf());
+    const buffers = upload ? [this.batchBuffers(), this.batchBuffers()] : undefined;
+    for await (const arrays of this.prefetch(buffers)) {
+      const batch = this.toTensors(arrays);
+      upload?.([batch.xs, batch.ys]);
+      yield batch;
+    }
+  }
+
+  /** prefetchedArrays, drawing batch after batch into `buffers` in turn when given (the consumer is done with a batch once the next one is asked for). */
+  private async *prefetch(buffers: BatchBuffers[] | undefined): AsyncGenerator<BatchArrays, void, undefined> {
+    const pass: PassCursor = { order: new Int32Array(0), batchIndex: 0 };
+    let slot = 0;
+    let current = this.drawBatch(pass, buffers?.[slot]);
+    let resampled = current.plan ? runWarpPlanAsync(current.plan) : undefined;
+    for (;;) {
+      await resampled;
+      const ahead: Lookahead = { state: this.random.snapshot(), totalBatchesSeen: this.drawnBatches, pass: { ...pass } };
+      const next = this.drawBatch(pass, buffers?.[1 - slot]);
+      this.lookahead = ahead;
+      const nextResampled = next.plan ? runWarpPlanAsync(next.plan) : undefined;
+      yield current.arrays;
+      if (this.lookahead === ahead) {
+        this.lookahead = undefined;
+        [current, resampled] = [next, nextResampled];
+        slot = 1 - slot;
+      } else {
+        // Another iterator drew in between and took that batch back: draw it again, in call order,
+        // once the resampling of the batch taken back has stopped writing into its buffer.
+        await nextResampled;
+        Object.assign(pass, ahead.pass);
+        current = this.drawBatch(pass, buffers?.[slot]);
+        resampled = current.plan ? runWarpPlanAsync(current.plan) : undefined;
+      }
+    }
+  }
+
+  /** Room for one full batch's images and targets. */
+  private batchBuffers(): BatchBuffers {
+    const size = this.height * this.width * this.channels;
+    return { images: new Float32Array(this.batchSize * size), targets: new (this.targets.constructor as Float32ArrayConstructor)(this.batchSize * this.targetSize) };
   }
 
   private toTensors({ images, targets, indices }: BatchArrays): AugmentedBatch {
@@ -196,7 +228,7 @@ export class ImageFlow {
    * starts over), their parameters, and the resampling left to do. A batch another iterator drew
    * ahead and has not handed over is taken back first, so the stream follows the calls' order.
    */
-  private drawBatch(pass: PassCursor): { arrays: BatchArrays; plan?: WarpPlan } {
+  private drawBatch(pass: PassCursor, buffers?: BatchBuffers): { arrays: BatchArrays; plan?: WarpPlan } {
     if (this.lookahead) {
       this.random.restore(this.lookahead.state);
       this.drawnBatches = this.lookahead.totalBatchesSeen;
@@ -209,8 +241,8 @@ export class ImageFlow {
     pass.batchIndex = start + n < this.count && pass.batchIndex + 1 !== this.batchesPerEpoch ? pass.batchIndex + 1 : 0;
     this.drawnBatches++;
     const indices = pass.order.slice(start, start + n);
-    const images = new Float32Array(n * size);
-    const targets = new (this.targets.constructor as Float32ArrayConstructor)(n * this.targetSize);
+    const images = buffers ? buffers.images.subarray(0, n * size) : new Float32Array(n * size);
+    const targets = buffers ? buffers.targets.subarray(0, n * this.targetSize) : new (this.targets.constructor as Float32ArrayConstructor)(n * this.targetSize);
     const plan = this.augmentation
       ? planAugmentation(this.images, indices.map((source) => source * size), images, this.height, this.width, this.channels, this.augmentation, this.random)
       : undefined;

@@ -31,3 +31,14 @@ export function floatType(backend: NativeBackend, name: string): OpAttr {
 export function oneDnnKernel(backend: NativeBackend): OpAttr {
   return { name: '_kernel', type: backend.binding.TF_ATTR_STRING, value: 'MklNameChangeOp' };
 }
+
+/**
+ * A function that copies tensors made from JavaScript arrays into TensorFlow now (tfjs-node copies
+ * them at their first op otherwise), after which the arrays may be written again; undefined when
+ * the backend is not tfjs-node's.
+ */
+export function tensorUpload(tf: typeof tfTypes): ((tensors: tfTypes.Tensor[]) => void) | undefined {
+  if (!nativeBackend(tf)) return undefined;
+  const backend = tf.backend() as unknown as { getInputTensorIds?(tensors: tfTypes.Tensor[]): number[] };
+  return typeof backend.getInputTensorIds === 'function' ? (tensors) => void backend.getInputTensorIds!(tensors) : undefined;
+}

@@ -9,6 +9,7 @@ import {
   flowBatches,
   IDENTITY_TRANSFORM,
   ImageFlow,
+  type AugmentedBatch,
   type BatchArrays,
   NumpyRandom,
   randomTransform,
@@ -298,6 +299,28 @@ describe('flows (ImageDataGenerator.flow)', () => {
     expect(new Set(seen[0].map((batch) => batch.indices.join())).size).toBeGreaterThan(5);
     // The batch drawn ahead is not counted as seen.
     expect(prefetched.totalBatchesSeen).toBe(plain.totalBatchesSeen);
+  });
+
+  it('hands over tensors that keep their pixels while the next batches reuse the arrays they were drawn into', async () => {
+    const pooled = new ImageFlow(xs, ys, { batchSize: 4, seed: 9 });
+    const plain = new ImageFlow(xs, ys, { batchSize: 4, seed: 9 });
+    const [b, c] = [pooled.prefetchedBatches(), pooled.prefetchedBatches()];
+    const [rb, rc] = [plain.arrays(), plain.arrays()];
+    const held: AugmentedBatch[] = [];
+    const expected: BatchArrays[] = [];
+    // Interleaved: each switch takes back a batch drawn ahead, and redraws it into a reused array.
+    for (const [iterator, reference] of [[b, rb], [b, rb], [b, rb], [c, rc], [b, rb], [c, rc], [c, rc], [b, rb], [c, rc]] as const) {
+      held.push((await iterator.next()).value!);
+      expected.push(reference.next().value!);
+    }
+    // Read only now, once every array has been written again several times.
+    held.forEach((batch, i) => {
+      expect(batch.xs.shape[0]).toBe(expected[i].indices.length);
+      expect((batch.xs.dataSync() as Float32Array).every((v, k) => Object.is(v, expected[i].images[k]))).toBe(true);
+      expect(Array.from(batch.ys.dataSync())).toEqual(Array.from(expected[i].targets));
+    });
+    expect(new Set(held.map((batch) => batch.xs.shape[0]))).toEqual(new Set([4, 2]));
+    tf.dispose(held.flatMap((batch) => [batch.xs, batch.ys]));
   });
 
   it('leaks no tensor over epochs of fitDataset with augmented training and validation data', async () => {
