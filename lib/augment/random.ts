@@ -23,6 +23,11 @@ export class NumpyRandom {
     return (high * 67108864 + low) / 9007199254740992;
   };
 
+  /** `random_sample(out.length)` into `out`: the doubles `random()` would give one after another. */
+  randomInto(out: Float64Array): void {
+    this.twister.fillRandomSample(out);
+  }
+
   /** The stream's position, to come back to with restore (NumPy's `get_state`). */
   snapshot(): TwisterState {
     return this.twister.snapshot();

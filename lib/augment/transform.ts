@@ -14,7 +14,7 @@
  * - Zoom factors above 1 zoom OUT (the output samples a larger area of the input).
  */
 import { compiledWarpImages, compiledWarpImagesAsync } from '../kernels/compiled';
-import { integerBelow, uniform, type RandomSource } from './random';
+import { integerBelow, NumpyRandom, uniform, type RandomSource } from './random';
 
 // Read once: in a vm context (jest's) each lookup of the global Math made the pixel loop 30x slower.
 const { floor, cos, sin, PI } = Math;
@@ -146,9 +146,17 @@ function multiplyInto(out: Float64Array, a: Float64Array, b: Float64Array): void
 }
 
 // Scratch matrices of transformMatrixInto, reused: a batch builds 256 of them (a nested array each took a quarter of the augmentation's JavaScript time).
-const current = new Float64Array(9);
+// `current` and `product` swap after each product (a TypedArray.set per product took ~30 % of the matrices' time).
+let current = new Float64Array(9);
 const step = new Float64Array(9);
-const product = new Float64Array(9);
+let product = new Float64Array(9);
+
+/** current = product (the product just computed), product = room for the next one. */
+function takeProduct(): void {
+  const previous = current;
+  current = product;
+  product = previous;
+}
 
 /** Writes the rows [r00 r01 r02; r10 r11 r12; 0 0 1] into `m` entry by entry (`m.set([...])` built an array per call: most of the matrices' time). */
 function setAffine(m: Float64Array, r00: number, r01: number, r02: number, r10: number, r11: number, r12: number): void {
@@ -167,7 +175,7 @@ function setAffine(m: Float64Array, r00: number, r01: number, r02: number, r10: 
 function multiplyCurrent(r00: number, r01: number, r02: number, r10: number, r11: number, r12: number): void {
   setAffine(step, r00, r01, r02, r10, r11, r12);
   multiplyInto(product, current, step);
-  current.set(product);
+  takeProduct();
 }
 
 /** True when the parameters leave the image as it is (Keras then skips the resampling altogether). */
@@ -209,7 +217,7 @@ export function transformMatrixInto(p: TransformParameters, height: number, widt
   // (offset . m) . reset, as Keras' transform_matrix_offset_center.
   setAffine(step, 1, 0, ox, 0, 1, oy);
   multiplyInto(product, step, current);
-  current.set(product);
+  takeProduct();
   multiplyCurrent(1, 0, -ox, 0, 1, -oy);
   // Keras' M' = P M P with P swapping the first two coordinates: from its (x, y) to NumPy's (row, col).
   out[offset] = current[4];
@@ -329,6 +337,59 @@ export interface WarpPlan {
   channels: number;
 }
 
+/** One uniform draw of a parameter, `scale x (low + span x u)`, with Keras' operations (uniform(low, high) = low + (high - low) u). */
+interface UniformDraw {
+  low: number;
+  span: number;
+  scale: number;
+}
+
+/** How randomTransform draws each parameter when all its draws are uniform (null: not drawn), and the doubles it takes per image. */
+interface UniformDraws {
+  rotation: UniformDraw | null;
+  tx: UniformDraw | null;
+  ty: UniformDraw | null;
+  shear: UniformDraw | null;
+  zoom: UniformDraw | null;
+  perImage: number;
+}
+
+/** randomTransform's draws as uniform ones, or undefined when a shift range is whole pixels or a list (np.random.choice, not a double per draw). */
+function uniformDraws(options: AugmentationOptions, height: number, width: number): UniformDraws | undefined {
+  const symmetric = (range: number, scale = 1): UniformDraw | null => (range ? { low: -range, span: range - -range, scale } : null);
+  const shift = (range: ShiftRange, size: number): UniformDraw | null | undefined => {
+    if (isZeroRange(range)) return null;
+    if (typeof range !== 'number' || Number.isInteger(range)) return undefined;
+    return symmetric(range, range < 1 ? size : 1);
+  };
+  const tx = shift(options.heightShiftRange, height);
+  const ty = shift(options.widthShiftRange, width);
+  if (tx === undefined || ty === undefined) return undefined;
+  const [low, high] = zoomBounds(options.zoomRange);
+  const zoom = low === 1 && high === 1 ? null : { low, span: high - low, scale: 1 };
+  const rotation = symmetric(options.rotationRange);
+  const shear = symmetric(options.shearRange);
+  // The two flip coins come last, drawn always.
+  const perImage = [rotation, tx, ty, shear].filter((draw) => draw).length + (zoom ? 2 : 0) + 2;
+  return { rotation, tx, ty, shear, zoom, perImage };
+}
+
+/** Scratch parameters of parametersFrom, reused image after image. */
+const drawnParameters: TransformParameters = { ...IDENTITY_TRANSFORM };
+
+/** The parameters randomTransform would draw from the doubles drawn[at...], in its order (the result is reused by the next call). */
+function parametersFrom(draws: UniformDraws, drawn: Float64Array, at: number): TransformParameters {
+  const p = drawnParameters;
+  const { rotation, tx, ty, shear, zoom } = draws;
+  p.theta = rotation ? (rotation.low + rotation.span * drawn[at++]) * rotation.scale : 0;
+  p.tx = tx ? (tx.low + tx.span * drawn[at++]) * tx.scale : 0;
+  p.ty = ty ? (ty.low + ty.span * drawn[at++]) * ty.scale : 0;
+  p.shear = shear ? (shear.low + shear.span * drawn[at++]) * shear.scale : 0;
+  p.zx = zoom ? zoom.low + zoom.span * drawn[at++] : 1;
+  p.zy = zoom ? zoom.low + zoom.span * drawn[at++] : 1;
+  return p;
+}
+
 /**
  * Draws fresh random parameters for each image of `source` (image k at sourceOffsets[k], going to
  * `target` at k x its size), one after another on Keras' stream, and copies at once those whose
@@ -349,9 +410,13 @@ export function planAugmentation(
   const warpFrom = new Int32Array(count);
   const warpTo = new Int32Array(count);
   const matrices = new Float64Array(6 * count);
+  const draws = random instanceof NumpyRandom ? uniformDraws(options, height, width) : undefined;
+  // The batch's doubles in one call, when every draw is a uniform one (the course's settings).
+  const drawn = draws ? new Float64Array(draws.perImage * count) : undefined;
+  if (drawn) (random as NumpyRandom).randomInto(drawn);
   let warped = 0;
   for (let k = 0; k < count; k++) {
-    const params = randomTransform(options, random, height, width);
+    const params = draws ? parametersFrom(draws, drawn!, k * draws.perImage) : randomTransform(options, random, height, width);
     if (isIdentity(params)) {
       target.set(source.subarray(sourceOffsets[k], sourceOffsets[k] + size), k * size);
       continue;

@@ -9,6 +9,7 @@ import {
   flowBatches,
   IDENTITY_TRANSFORM,
   ImageFlow,
+  planAugmentation,
   type AugmentedBatch,
   type BatchArrays,
   NumpyRandom,
@@ -177,6 +178,30 @@ describe("Keras' random parameters (get_random_transform)", () => {
       expect([-5, -10, 5, 10]).toContain(p.tx);
     }
     expect([...seen].sort((a, b) => a - b)).toEqual([-2, -1, 0, 1, 2]);
+  });
+
+  it('draws a batch\'s doubles in one call (the course\'s settings) with the very numbers and plan of one draw at a time', () => {
+    const bulk = new NumpyRandom(11);
+    const oneByOne = new NumpyRandom(11);
+    const doubles = new Float64Array(1500);
+    bulk.randomInto(doubles);
+    expect(Array.from(doubles)).toEqual(Array.from({ length: 1500 }, () => oneByOne.random()));
+    // A function source draws one number at a time: planAugmentation then goes parameter by parameter
+    // (fractional shifts only: a function source draws whole pixels its own way, not NumPy's).
+    const size = 28 * 28;
+    const source = randomImages(8, 28, 28, 4);
+    for (const options of [COURSE_AUGMENTATION, { ...NONE, zoomRange: 0.1 }, { ...NONE, rotationRange: 5, widthShiftRange: 2.5 }, NONE]) {
+      const [fast, slow] = [new NumpyRandom(4), new NumpyRandom(4)];
+      const [a, b] = [new Float32Array(8 * size), new Float32Array(8 * size)];
+      const offsets = [7, 0, 3, 3, 5, 1, 6, 2].map((image) => image * size);
+      const planned = planAugmentation(source, offsets, a, 28, 28, 1, options, fast);
+      const reference = planAugmentation(source, offsets, b, 28, 28, 1, options, slow.random);
+      expect(Array.from(planned.matrices)).toEqual(Array.from(reference.matrices));
+      expect(Array.from(planned.warpFrom)).toEqual(Array.from(reference.warpFrom));
+      expect(Array.from(planned.warpTo)).toEqual(Array.from(reference.warpTo));
+      expect(a.every((v, k) => Object.is(v, b[k]))).toBe(true);
+      expect(fast.random()).toBe(slow.random());
+    }
   });
 
   it('refuses what Keras or this port does not do', () => {
