@@ -170,6 +170,7 @@ export class ImageFlow {
    * prefetchedArrays as tensors {xs, ys}: what augmentedDataset hands to fitDataset. The arrays are
    * two buffers taken in turn, copied into TensorFlow as each batch is handed over: a new 800 kB
    * array per batch cost more than the copy (its allocation, and the garbage collections it set off).
+   * See batchBuffers for why TensorFlow copies them rather than sharing them.
    */
   async *prefetchedBatches(): AsyncGenerator<AugmentedBatch, void, undefined> {
     const upload = tensorUpload(loadNativeTf());
@@ -209,10 +210,18 @@ export class ImageFlow {
     }
   }
 
-  /** Room for one full batch's images and targets. */
+  /**
+   * Room for one full batch's images and targets, each 4 bytes past the start of its ArrayBuffer.
+   * tfjs-node hands a tensor's array to TensorFlow's TF_NewTensor, which shares an array that is
+   * 64-byte aligned (an array written again later would change the tensor) and copies any other;
+   * an ArrayBuffer starts at least 8-byte aligned, so 4 bytes past it never is. A test holds
+   * batches while the buffers are reused: it fails if TensorFlow ever shares them.
+   */
   private batchBuffers(): BatchBuffers {
     const size = this.height * this.width * this.channels;
-    return { images: new Float32Array(this.batchSize * size), targets: new (this.targets.constructor as Float32ArrayConstructor)(this.batchSize * this.targetSize) };
+    const Targets = this.targets.constructor as Float32ArrayConstructor;
+    const unaligned = <T>(Type: new (buffer: ArrayBuffer, offset: number, length: number) => T, bytesPerValue: number, length: number) => new Type(new ArrayBuffer(4 + bytesPerValue * length), 4, length);
+    return { images: unaligned(Float32Array, 4, this.batchSize * size), targets: unaligned(Targets, Targets.BYTES_PER_ELEMENT, this.batchSize * this.targetSize) };
   }
 
   private toTensors({ images, targets, indices }: BatchArrays): AugmentedBatch {

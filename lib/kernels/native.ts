@@ -33,9 +33,10 @@ export function oneDnnKernel(backend: NativeBackend): OpAttr {
 }
 
 /**
- * A function that copies tensors made from JavaScript arrays into TensorFlow now (tfjs-node copies
- * them at their first op otherwise), after which the arrays may be written again; undefined when
- * the backend is not tfjs-node's.
+ * A function that hands tensors made from JavaScript arrays over to TensorFlow now (tfjs-node does
+ * it at their first op otherwise): TF_NewTensor then copies an array that is not 64-byte aligned,
+ * which may be written again afterwards, and shares an aligned one. Undefined when the backend is
+ * not tfjs-node's.
  */
 export function tensorUpload(tf: typeof tfTypes): ((tensors: tfTypes.Tensor[]) => void) | undefined {
   if (!nativeBackend(tf)) return undefined;
