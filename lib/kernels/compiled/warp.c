@@ -101,7 +101,8 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx2"), optimize("fp-contract=o
   const __m512d a = _mm512_set1_pd(m[0]), b = _mm512_set1_pd(m[1]), e = _mm512_set1_pd(m[2]), c = _mm512_set1_pd(m[3]), d = _mm512_set1_pd(m[4]), f = _mm512_set1_pd(m[5]);
   const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
   const __m512d last_row = _mm512_set1_pd((double)(height - 1)), last_col = _mm512_set1_pd((double)(width - 1)), last_pair = _mm512_set1_pd((double)(width - 2));
-  const __m256i row_size = _mm256_set1_epi32((int)width);
+  const __m512d row_size = _mm512_set1_pd((double)width);
+  const __m512i pairs_apart = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   const int64_t pixels = height * width;
   int64_t p = 0;
   for (; p + 8 <= pixels; p += 8) {
@@ -115,16 +116,17 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx2"), optimize("fp-contract=o
     }
     const __m512d r0 = _mm512_roundscale_pd(r, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), q0 = _mm512_roundscale_pd(q, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     const __m512d fr = _mm512_sub_pd(r, r0), fq = _mm512_sub_pd(q, q0);
-    const __m256i ra = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(r0, zero), last_row));
-    const __m256i rb = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(_mm512_add_pd(r0, one), zero), last_row));
-    const __m256i qc = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(q0, zero), last_pair));
+    const __m512d ra = _mm512_min_pd(_mm512_max_pd(r0, zero), last_row);
+    const __m512d rb = _mm512_min_pd(_mm512_max_pd(_mm512_add_pd(r0, one), zero), last_row);
+    const __m512d qc = _mm512_min_pd(_mm512_max_pd(q0, zero), last_pair);
     const __mmask8 left = _mm512_cmp_pd_mask(q0, zero, _CMP_LT_OQ), right = _mm512_cmp_pd_mask(q0, last_col, _CMP_GE_OQ);
-    const __m512i top = _mm512_i32gather_epi64(_mm256_add_epi32(_mm256_mullo_epi32(ra, row_size), qc), source, 4);
-    const __m512i bottom = _mm512_i32gather_epi64(_mm256_add_epi32(_mm256_mullo_epi32(rb, row_size), qc), source, 4);
-    __m512d v00 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(top)));
-    __m512d v01 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(top, 32))));
-    __m512d v10 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(bottom)));
-    __m512d v11 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(bottom, 32))));
+    /* Row x width + column in doubles (small integers: exact), one conversion per index. */
+    const __m512i top = _mm512_i32gather_epi64(_mm512_cvttpd_epi32(_mm512_fmadd_pd(ra, row_size, qc)), source, 4);
+    const __m512i bottom = _mm512_i32gather_epi64(_mm512_cvttpd_epi32(_mm512_fmadd_pd(rb, row_size, qc)), source, 4);
+    /* Each gathered pair's two floats: one permute puts the left ones in the low half, the right ones in the high half. */
+    const __m512 tops = _mm512_permutexvar_ps(pairs_apart, _mm512_castsi512_ps(top)), bottoms = _mm512_permutexvar_ps(pairs_apart, _mm512_castsi512_ps(bottom));
+    __m512d v00 = _mm512_cvtps_pd(_mm512_castps512_ps256(tops)), v01 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(tops, 1));
+    __m512d v10 = _mm512_cvtps_pd(_mm512_castps512_ps256(bottoms)), v11 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(bottoms, 1));
     /* Past the right edge both neighbours are the last column; before the left one, the first. */
     v00 = _mm512_mask_mov_pd(v00, right, v01), v10 = _mm512_mask_mov_pd(v10, right, v11);
     v01 = _mm512_mask_mov_pd(v01, left, v00), v11 = _mm512_mask_mov_pd(v11, left, v10);
