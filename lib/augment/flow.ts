@@ -219,9 +219,8 @@ export class ImageFlow {
    */
   private batchBuffers(): BatchBuffers {
     const size = this.height * this.width * this.channels;
-    const Targets = this.targets.constructor as Float32ArrayConstructor;
-    const unaligned = <T>(Type: new (buffer: ArrayBuffer, offset: number, length: number) => T, bytesPerValue: number, length: number) => new Type(new ArrayBuffer(4 + bytesPerValue * length), 4, length);
-    return { images: unaligned(Float32Array, 4, this.batchSize * size), targets: unaligned(Targets, Targets.BYTES_PER_ELEMENT, this.batchSize * this.targetSize) };
+    const unaligned = (Type: Float32ArrayConstructor, length: number) => new Type(new ArrayBuffer(4 + Type.BYTES_PER_ELEMENT * length), 4, length);
+    return { images: unaligned(Float32Array, this.batchSize * size), targets: unaligned(this.targets.constructor as Float32ArrayConstructor, this.batchSize * this.targetSize) };
   }
 
   private toTensors({ images, targets, indices }: BatchArrays): AugmentedBatch {
