@@ -27,7 +27,6 @@ interface ResourceBackend extends NativeBackend {
     executeOp(name: string, attrs: OpAttr[], inputIds: number[], outputs: number): TensorMetadata[];
     deleteTensor(id: number): void;
   };
-  getInputTensorIds(tensors: tfTypes.Tensor[]): number[];
   createOutputTensor(metadata: TensorMetadata): tfTypes.Tensor;
 }
 

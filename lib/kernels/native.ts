@@ -13,13 +13,15 @@ export interface NativeBackend {
   binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_FLOAT: number; TF_INT32: number };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tfTypes.Tensor[]): tfTypes.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tfTypes.Tensor[], outputs: number): tfTypes.Tensor[];
+  /** TensorFlow handles of tensors, handing the arrays of those made in JavaScript over to TensorFlow first. */
+  getInputTensorIds(tensors: tfTypes.Tensor[]): number[];
 }
 
 /** The active backend when it is tfjs-node's native one, else undefined. */
 export function nativeBackend(tf: typeof tfTypes): NativeBackend | undefined {
   if (tf.getBackend() !== 'tensorflow') return undefined;
   const backend = tf.backend() as unknown as Partial<NativeBackend>;
-  return typeof backend.executeMultipleOutputs === 'function' && backend.binding ? (backend as NativeBackend) : undefined;
+  return typeof backend.executeMultipleOutputs === 'function' && typeof backend.getInputTensorIds === 'function' && backend.binding ? (backend as NativeBackend) : undefined;
 }
 
 /** The float32 type attribute `name` (T, U...). */
@@ -39,7 +41,6 @@ export function oneDnnKernel(backend: NativeBackend): OpAttr {
  * not tfjs-node's.
  */
 export function tensorUpload(tf: typeof tfTypes): ((tensors: tfTypes.Tensor[]) => void) | undefined {
-  if (!nativeBackend(tf)) return undefined;
-  const backend = tf.backend() as unknown as { getInputTensorIds?(tensors: tfTypes.Tensor[]): number[] };
-  return typeof backend.getInputTensorIds === 'function' ? (tensors) => void backend.getInputTensorIds!(tensors) : undefined;
+  const backend = nativeBackend(tf);
+  return backend ? (tensors) => void backend.getInputTensorIds(tensors) : undefined;
 }
