@@ -72,7 +72,23 @@ static inline __attribute__((always_inline)) void drop_image(const Forward *a, i
   const Dropout d = a->dropout;
   float *out = a->output + begin;
   uint8_t *won = a->winner + begin;
-  for (int64_t j = 0; j < size; j++) {
+  int64_t j = 0;
+  /* Each splitmix64 output is computed once for its four values (not once per value), a chunk at a
+     time so that the compiler vectorises both loops; on x86 (little-endian) the q-th 16-bit lane of
+     a word is its bits 16 q to 16 q + 15, as draw() takes them (the lab's 0.2 dropout, one thread: 0.9 -> 0.36 ms). */
+  if (begin % 4 == 0) {
+    union { uint64_t word[64]; uint16_t lane[256]; } chunk;
+    for (; j + 256 <= size; j += 256) {
+      const uint64_t group = (uint64_t)((begin + j) >> 2) + 1;
+      for (int g = 0; g < 64; g++) chunk.word[g] = mix64(d.key + (group + (uint64_t)g) * 0x9E3779B97F4A7C15ull);
+      for (int t = 0; t < 256; t++) {
+        const int kept = chunk.lane[t] >= d.threshold;
+        out[j + t] *= kept ? d.scale : 0.0f;
+        won[j + t] = kept ? won[j + t] : CUT;
+      }
+    }
+  }
+  for (; j < size; j++) {
     const int kept = draw(d.key, begin + j) >= d.threshold;
     out[j] *= kept ? d.scale : 0.0f;
     won[j] = kept ? won[j] : CUT;
@@ -119,8 +135,12 @@ static inline __attribute__((always_inline)) void forward_image(const Forward *a
 /* Eight floats: GCC lowers it to AVX or AVX-512 registers in each compiled copy. */
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
 typedef int32_t v8i __attribute__((vector_size(32), aligned(4)));
+typedef uint8_t v8u8 __attribute__((vector_size(8), aligned(1)));
 
-static inline __attribute__((always_inline)) v8f splat(float v) { return (v8f){v, v, v, v, v, v, v, v}; }
+/* A vector plus a scalar: GCC broadcasts the scalar with one instruction, where it built the eight-element
+   initialiser {v, v, ...} from inserts (measured, lab's first layer, one thread: forward 5.0 -> 2.6 ms,
+   gradient 2.8 -> 1.7 ms). */
+static inline __attribute__((always_inline)) v8f splat(float v) { return (v8f){0} + v; }
 
 static inline __attribute__((always_inline)) v8f blend(v8i mask, v8f yes, v8f no) { return (v8f)(((v8i)yes & mask) | ((v8i)no & ~mask)); }
 
@@ -137,7 +157,9 @@ static inline __attribute__((always_inline)) void forward_image_v8(const Forward
       for (int position = 0; position < 4; position++)
         for (int j = 0; j < V; j++) sum[position][j] = zero;
       const v8f *w = weights;
+#pragma GCC unroll 4
       for (int64_t ky = 0; ky < KH; ky++) {
+#pragma GCC unroll 4
         for (int64_t kx = 0; kx < KW; kx++) {
           const float *tap = corner + (ky * s.w + kx) * C;
           for (int64_t ci = 0; ci < C; ci++, w += V) {
@@ -157,17 +179,19 @@ static inline __attribute__((always_inline)) void forward_image_v8(const Forward
       v8f *out = (v8f *)(a->output + offset);
       uint8_t *winner = a->winner + offset;
       for (int j = 0; j < V; j++) {
-        v8f best = sum[0][j] + bias[j], at = zero;
+        v8f best = sum[0][j] + bias[j];
+        v8i at = {0};
         for (int position = 1; position < 4; position++) {
           const v8f value = sum[position][j] + bias[j];
           const v8i better = value > best;
           best = blend(better, value, best);
-          at = blend(better, zero + (float)position, at);
+          at = (better & position) | (~better & at);
         }
         const v8i kept = best > zero;
         out[j] = blend(kept, best, zero);
-        const v8f won = blend(kept, at, zero + (float)CUT);
-        for (int l = 0; l < 8; l++) winner[j * 8 + l] = (uint8_t)won[l];
+        /* Integer lanes narrowed in one instruction: a float per lane converted and stored one by one cost as much as the sums (2.6 -> 1.8 ms). */
+        const v8i won = (kept & at) | (~kept & CUT);
+        *(v8u8 *)(winner + j * 8) = __builtin_convertvector(won, v8u8);
       }
     }
   }

@@ -132,6 +132,39 @@ describe('compiled ops', () => {
     session.close();
   });
 
+  it.each([
+    ['the lab\'s first layer: whole chunks of draws and a remainder', [2, 28, 28, 1], [3, 3, 1, 32]],
+    ['five filters: images whose outputs start inside a group of four', [3, 9, 12, 2], [3, 2, 2, 5]],
+  ])('drop exactly the values the documented generator draws under the threshold: %s', (_, inputShape, filterShape) => {
+    const session = bothGraphs(filterShape);
+    const [n, h, w] = inputShape;
+    const [kh, kw, , f] = filterShape;
+    const x = integers(inputShape, 1, 3, 1, 5);
+    const filter = integers(filterShape, 1, 3, 0.5, 6);
+    const bias = integers([f], 1, 2, 0.25, 7);
+    const dy = tf.zeros([n, Math.floor((h - kh + 1) / 2), Math.floor((w - kw + 1) / 2), f]);
+    const seed = [0x12345678, -0x789abcd];
+    const threshold = 20000;
+    const feeds: [string, tfTypes.Tensor][] = [['x', x], ['filter', filter], ['bias', bias], ['dy', dy], ['tf_dy', dy], ...dropoutFeeds(threshold, 1, seed)];
+    const [output] = session.run(feeds, ['y']);
+    const y = output.dataSync();
+    // splitmix64's output function, in BigInt: the op's key is it over the seed's two words, and value i
+    // is kept when bits 16 (i % 4) .. 16 (i % 4) + 15 of it over key + (i / 4 + 1) * golden are >= threshold.
+    const M = (1n << 64n) - 1n;
+    const mix64 = (z: bigint) => {
+      z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+      z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
+      return z ^ (z >> 31n);
+    };
+    const key = mix64((BigInt(seed[0] >>> 0) << 32n) | BigInt(seed[1] >>> 0));
+    const kept = Array.from(y, (_v, i) => Number((mix64((key + BigInt(Math.floor(i / 4) + 1) * 0x9e3779b97f4a7c15n) & M) >> BigInt(16 * (i % 4))) & 0xffffn) >= threshold);
+    // Every input, filter and bias is positive: no value is cut by the ReLU, only by the dropout.
+    expect(Array.from(y, (v) => v !== 0)).toEqual(kept);
+    expect(kept.some((k) => !k) && kept.some((k) => k)).toBe(true);
+    tf.dispose([output, ...feeds.map(([, t]) => t)]);
+    session.close();
+  });
+
   it('refuses tensors that do not fit together, saying which', () => {
     const session = bothGraphs([3, 3, 2, 4]);
     const feeds: [string, tfTypes.Tensor][] = [['x', tf.zeros([1, 8, 8, 1])], ['filter', tf.zeros([3, 3, 2, 4])], ['bias', tf.zeros([4])]];
